@@ -1,0 +1,1 @@
+"""Device configuration: the schema, its loader and migrations, provisioning, first boot, self-test."""

@@ -1,0 +1,20 @@
+"""Alembic environment: runs on the connection handed over by `kiosk.adapters.store.migrate`."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from kiosk.adapters.store.tables import metadata
+
+connection: Connection | None = context.config.attributes.get("connection")
+if connection is None:  # only for `alembic revision --autogenerate` during development
+    from kiosk.adapters.store.engine import make_engine
+
+    url = context.config.get_main_option("sqlalchemy.url") or "dev.sqlite"
+    connection = make_engine(url.removeprefix("sqlite:///")).connect()
+
+# SQLite cannot ALTER most things in place: batch mode copies the table, which is what we want.
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

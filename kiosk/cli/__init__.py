@@ -1,0 +1,48 @@
+"""The `kiosk` command line: one sub-command module per capability, each with a `register(subparsers)`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from kiosk import __version__
+from kiosk.cli.output import CliError
+
+# Each module defines register(subparsers); a sub-command stores its handler as `func`.
+# Keep one module per capability so that owners do not edit each other's files.
+COMMAND_MODULES = (
+    "kiosk.cli.store_cmds",
+    "kiosk.cli.demo_cmds",
+)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Venue kiosk: scanning, sales and printing.")
+    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Handler | None = getattr(args, "func", None)
+    if func is None:
+        default: Handler | None = getattr(parser, "default_func", None)
+        if default is None:
+            parser.print_help()
+            return 2
+        func = default
+    try:
+        return func(args)
+    except CliError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""Use cases that own the database transaction: scanning, selling, printing, diagnostics."""

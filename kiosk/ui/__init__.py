@@ -1,0 +1,1 @@
+"""Kivy touch UI: screens, widgets, presenters, translations."""
