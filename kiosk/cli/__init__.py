@@ -13,8 +13,11 @@ from kiosk.cli.output import CliError
 # Each module defines register(subparsers); a sub-command stores its handler as `func`.
 # Keep one module per capability so that owners do not edit each other's files.
 COMMAND_MODULES = (
-    "kiosk.cli.store_cmds",
-    "kiosk.cli.demo_cmds",
+    "kiosk.cli.store_cmds",  # demo-data, check, import-tickets
+    "kiosk.cli.demo_cmds",  # demo
+    "kiosk.cli.scanner_cmds",  # decode, scan
+    "kiosk.cli.printing_cmds",  # printer-emulator, render-ticket
+    "kiosk.cli.app_cmds",  # run (the Kivy app), screenshots
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,0 +1,9 @@
+"""Sub-commands of the printing capability (registered by kiosk.cli)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """No sub-commands yet."""
