@@ -1,0 +1,249 @@
+"""Walk-up selling: cart + payment → order, signed tickets, a "sale" outbox event and print jobs, in one transaction.
+
+The buyer is told "paid, printing" only after that transaction committed (synchronous=FULL), so a crash or a
+kill -9 right after the confirmation loses nothing: the tickets exist, central will hear of the sale, and the print
+journal still holds the labels. The order id is made by the UI when the buyer confirms; a retried confirmation with
+the same id returns the first receipt instead of selling twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, insert, select
+
+from kiosk.adapters.store.engine import Store
+from kiosk.adapters.store.repositories import SqlCatalogStore, SqlOutboxStore, SqlTicketStore
+from kiosk.adapters.store.sales_tables import sales_order_lines, sales_orders
+from kiosk.adapters.store.tables import tickets as tickets_table
+from kiosk.domain import codes
+from kiosk.domain.catalog import Catalog
+from kiosk.domain.model import TicketRecord
+from kiosk.domain.outbox import SCHEMA_VERSION, OutboxEvent
+from kiosk.domain.sales import Cart, Payment, PaymentMethod, SaleError, Settlement, settle
+from kiosk.domain.timeutil import iso
+
+SALE_EVENT_KIND = "sale"
+_REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWX"  # no 0/O, 1/I: read aloud at a counter
+
+
+class SellingNotAllowed(SaleError):
+    """This device's role does not allow selling (a door-only kiosk)."""
+
+    def __init__(self) -> None:
+        super().__init__("device_cannot_sell")
+
+
+@dataclass(frozen=True)
+class SalesKey:
+    """The device's own signing key: every door trusts its public half (an issuer key in the catalog)."""
+
+    key_id: int
+    private_key: Ed25519PrivateKey
+
+
+@dataclass(frozen=True)
+class SoldTicket:
+    ticket_id: int
+    code: str
+    tariff_id: int
+    performance_id: int
+
+
+@dataclass(frozen=True)
+class SaleReceipt:
+    order_id: str
+    order_ref: str
+    sold_at: datetime
+    settlement: Settlement
+    tickets: tuple[SoldTicket, ...]
+    print_jobs: tuple[int, ...] = ()
+    repeated: bool = False  # the order id was already sold: this is the first receipt, nothing new was written
+
+
+class LabelQueue(Protocol):
+    """The printing journal, written inside the sale's transaction (see `kiosk.services.printing`)."""
+
+    def enqueue_sale(self, conn: Connection, receipt: SaleReceipt, catalog: Catalog, lang: str) -> list[int]: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_ticket_id() -> int:
+    return secrets.randbits(62) + 1
+
+
+def new_order_ref() -> str:
+    return "W" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(7))
+
+
+def new_order_id() -> str:
+    return str(uuid.uuid4())
+
+
+class SellingService:
+    """One per device. `can_sell` comes from the config's role; a door-only device is refused here, not in the UI."""
+
+    def __init__(
+        self,
+        store: Store,
+        device_id: str,
+        *,
+        can_sell: bool,
+        sales_key: SalesKey | None,
+        labels: LabelQueue | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        ticket_ids: Callable[[], int] = new_ticket_id,
+        order_refs: Callable[[], str] = new_order_ref,
+    ) -> None:
+        self._store = store
+        self.device_id = device_id
+        self.can_sell = can_sell and sales_key is not None
+        self._key = sales_key
+        self._labels = labels
+        self._clock = clock
+        self._ticket_ids = ticket_ids
+        self._order_refs = order_refs
+        self._catalogs = SqlCatalogStore()
+        self._tickets = SqlTicketStore()
+        self._outbox = SqlOutboxStore()
+
+    def catalog(self) -> Catalog:
+        with self._store.read() as conn:
+            return self._catalogs.load(conn)
+
+    def sell(self, order_id: str, cart: Cart, payment: Payment, lang: str = "fr") -> SaleReceipt:
+        """Record the sale durably and return its receipt; raises SaleError (nothing written) when it cannot."""
+        if not self.can_sell or self._key is None:
+            raise SellingNotAllowed
+        settlement = settle(cart, payment)
+        now = self._clock()
+        with self._store.write() as conn:
+            earlier = self._existing(conn, order_id)
+            if earlier is not None:
+                return earlier
+            catalog = self._catalogs.load(conn)
+            self._check_against_catalog(cart, catalog, now)
+            receipt = self._write(conn, order_id, cart, settlement, now, lang)
+            jobs: list[int] = []
+            if self._labels is not None:
+                jobs = self._labels.enqueue_sale(conn, receipt, catalog, lang)
+            self._outbox.append(conn, _sale_event(receipt, cart, self.device_id, self._key.key_id))
+            return SaleReceipt(
+                receipt.order_id, receipt.order_ref, now, settlement, receipt.tickets, tuple(jobs), repeated=False
+            )
+
+    def _check_against_catalog(self, cart: Cart, catalog: Catalog, now: datetime) -> None:
+        perf = catalog.performances.get(cart.performance_id)
+        if perf is None or perf.event_id != cart.event_id:
+            raise SaleError("performance_unknown")
+        if perf.closes < now:
+            raise SaleError("performance_over")
+        for line in cart.lines:
+            tariff = catalog.tariffs.get(line.tariff_id)
+            if tariff is None or (tariff.event_id is not None and tariff.event_id != cart.event_id):
+                raise SaleError("tariff_unknown")
+            # The buyer agreed to the price on screen; if the catalog changed since, they must see the new one.
+            if tariff.price != line.unit_price:
+                raise SaleError("price_changed")
+
+    def _write(
+        self, conn: Connection, order_id: str, cart: Cart, settlement: Settlement, now: datetime, lang: str
+    ) -> SaleReceipt:
+        assert self._key is not None
+        order_ref = self._order_refs()
+        conn.execute(
+            insert(sales_orders).values(
+                order_id=order_id,
+                order_ref=order_ref,
+                device_id=self.device_id,
+                event_id=cart.event_id,
+                performance_id=cart.performance_id,
+                sold_at=now,
+                method=settlement.method.value,
+                total=settlement.total,
+                due=settlement.due,
+                rounding=settlement.rounding,
+                tendered=settlement.tendered,
+                change=settlement.change,
+                card_reference=settlement.reference,
+                lang=lang[:2],
+            )
+        )
+        conn.execute(
+            insert(sales_order_lines),
+            [
+                {"order_id": order_id, "tariff_id": x.tariff_id, "quantity": x.quantity, "unit_price": x.unit_price}
+                for x in cart.lines
+            ],
+        )
+        sold: list[SoldTicket] = []
+        records: list[TicketRecord] = []
+        for line in cart.lines:
+            for _ in range(line.quantity):
+                tid = self._ticket_ids()
+                claims = codes.TicketClaims(
+                    tid, cart.event_id, line.tariff_id, self._key.key_id, performance_id=cart.performance_id
+                )
+                code = codes.issue(claims, self._key.private_key)
+                sold.append(SoldTicket(tid, code, line.tariff_id, cart.performance_id))
+                records.append(
+                    TicketRecord(
+                        tid, cart.event_id, line.tariff_id, cart.performance_id, code=code, order_ref=order_ref
+                    )
+                )
+        self._tickets.upsert(conn, records, source="sale")
+        return SaleReceipt(order_id, order_ref, now, settlement, tuple(sold))
+
+    def _existing(self, conn: Connection, order_id: str) -> SaleReceipt | None:
+        row = conn.execute(select(sales_orders).where(sales_orders.c.order_id == order_id)).first()
+        if row is None:
+            return None
+        settlement = Settlement(
+            PaymentMethod(row.method), row.total, row.due, row.rounding, row.tendered, row.change, row.card_reference
+        )
+        tickets = conn.execute(
+            select(tickets_table)
+            .where(tickets_table.c.order_ref == row.order_ref, tickets_table.c.source == "sale")
+            .order_by(tickets_table.c.ticket_id)
+        )
+        sold = tuple(SoldTicket(r.ticket_id, r.code, r.tariff_id, r.performance_id) for r in tickets)
+        return SaleReceipt(row.order_id, row.order_ref, row.sold_at, settlement, sold, repeated=True)
+
+
+def _sale_event(receipt: SaleReceipt, cart: Cart, device_id: str, key_id: int) -> OutboxEvent:
+    s = receipt.settlement
+    payload = {
+        "v": SCHEMA_VERSION,
+        "order_id": receipt.order_id,
+        "order_ref": receipt.order_ref,
+        "device_id": device_id,
+        "event_id": cart.event_id,
+        "performance_id": cart.performance_id,
+        "sold_at": iso(receipt.sold_at),
+        "payment": {
+            "method": s.method.value,
+            "total": str(s.total),
+            "due": str(s.due),
+            "rounding": str(s.rounding),
+            "tendered": str(s.tendered),
+            "change": str(s.change),
+            "card_reference": s.reference,
+        },
+        "lines": [
+            {"tariff_id": x.tariff_id, "quantity": x.quantity, "unit_price": str(x.unit_price)} for x in cart.lines
+        ],
+        "tickets": [
+            {"ticket_id": t.ticket_id, "code": t.code, "tariff_id": t.tariff_id, "key_id": key_id}
+            for t in receipt.tickets
+        ],
+    }
+    return OutboxEvent(receipt.order_id, SALE_EVENT_KIND, receipt.sold_at, payload)
