@@ -24,17 +24,14 @@ def _printable_prefix(text: str) -> str:
     kept = []
     for ch in text[: STORED_PREFIX_CHARS * 2]:
         cat = unicodedata.category(ch)
-        kept.append("?" if cat[0] == "C" or cat in ("Zl", "Zp") else ch)
+        kept.append("?" if cat[0] == "C" or cat in ("Zl", "Zp") else " " if cat == "Zs" else ch)
     return "".join(kept)[:STORED_PREFIX_CHARS]
 
 
 def clean_scan(raw: str | bytes) -> ScanText:
     """Normalise a scanned value. Never raises: invalid UTF-8, NULs and 4 KB of junk all become junk."""
-    if isinstance(raw, bytes):
-        text = raw.decode("utf-8", errors="replace")
-    else:
-        # Lone surrogates (from broken decoders) cannot be stored or printed; replace them.
-        text = raw.encode("utf-8", errors="replace").decode("utf-8")
+    # Lone surrogates (from broken decoders) are category Cs: they make the value junk below.
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     # Scanners add CR/LF/TAB suffixes and sometimes spaces; a ticket code never starts or ends with them.
     text = text.strip(" \t\r\n\x00")
     junk = (
