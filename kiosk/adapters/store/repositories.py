@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from kiosk.adapters.store import tables as t
 from kiosk.domain.catalog import Catalog
@@ -32,9 +32,19 @@ from kiosk.domain.verdicts import GateContext, Verdict
 
 CATALOG_VERSION_KEY = "catalog_version"
 
+# Statements on the check-in hot path are built once: building them per scan costs more than running them.
+_META_VALUE = select(t.meta.c.value).where(t.meta.c.key == bindparam("key"))
+_TICKET_BY_CODE = select(t.tickets).where(t.tickets.c.code == bindparam("code"))
+_TICKET_BY_ID = select(t.tickets).where(t.tickets.c.ticket_id == bindparam("ticket_id"))
+_IS_REVOKED = select(t.revocations.c.ticket_id).where(t.revocations.c.ticket_id == bindparam("ticket_id"))
+_HISTORY = select(t.checkins).where(t.checkins.c.ticket_id == bindparam("ticket_id")).order_by(t.checkins.c.scanned_at)
+_INSERT_CHECKIN = insert(t.checkins)
+_INSERT_FAILED = insert(t.failed_scans)
+_INSERT_OUTBOX = insert(t.outbox)
+
 
 def get_meta(conn: Connection, key: str) -> str | None:
-    return conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar_one_or_none()
+    return conn.execute(_META_VALUE, {"key": key}).scalar_one_or_none()
 
 
 def set_meta(conn: Connection, key: str, value: str) -> None:
@@ -236,11 +246,11 @@ class SqlTicketStore:
     """The ticket list, revocations and the movements (check-ins) of each ticket."""
 
     def by_code(self, conn: Connection, code: str) -> TicketRecord | None:
-        row = conn.execute(select(t.tickets).where(t.tickets.c.code == code)).first()
+        row = conn.execute(_TICKET_BY_CODE, {"code": code}).first()
         return _ticket(row) if row else None
 
     def by_id(self, conn: Connection, ticket_id: int) -> TicketRecord | None:
-        row = conn.execute(select(t.tickets).where(t.tickets.c.ticket_id == ticket_id)).first()
+        row = conn.execute(_TICKET_BY_ID, {"ticket_id": ticket_id}).first()
         return _ticket(row) if row else None
 
     def upsert(self, conn: Connection, tickets: Iterable[TicketRecord], source: str = "list") -> int:
@@ -258,19 +268,14 @@ class SqlTicketStore:
         return len(rows)
 
     def is_revoked(self, conn: Connection, ticket_id: int) -> bool:
-        return (
-            conn.execute(select(t.revocations.c.ticket_id).where(t.revocations.c.ticket_id == ticket_id)).first()
-            is not None
-        )
+        return conn.execute(_IS_REVOKED, {"ticket_id": ticket_id}).first() is not None
 
     def revoke(self, conn: Connection, ticket_id: int, reason: str, at: datetime) -> None:
         conn.execute(delete(t.revocations).where(t.revocations.c.ticket_id == ticket_id))
         conn.execute(insert(t.revocations).values(ticket_id=ticket_id, reason=reason, revoked_at=at))
 
     def history(self, conn: Connection, ticket_id: int) -> tuple[CheckinRecord, ...]:
-        rows = conn.execute(
-            select(t.checkins).where(t.checkins.c.ticket_id == ticket_id).order_by(t.checkins.c.scanned_at)
-        )
+        rows = conn.execute(_HISTORY, {"ticket_id": ticket_id})
         return tuple(
             CheckinRecord(
                 r.scan_id, r.ticket_id, Movement(r.movement), r.scanned_at, r.device_id, r.gate, r.performance_id
@@ -281,33 +286,35 @@ class SqlTicketStore:
     def record_movement(self, conn: Connection, scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime) -> None:
         assert verdict.ticket is not None and verdict.movement is not None
         conn.execute(
-            insert(t.checkins).values(
-                scan_id=scan_id,
-                ticket_id=verdict.ticket.ticket_id,
-                performance_id=verdict.performance_id,
-                movement=verdict.movement.value,
-                scanned_at=at,
-                device_id=ctx.device_id,
-                gate=ctx.gate,
-                list_id=ctx.checkin_list.id,
-                source="local",
-            )
+            _INSERT_CHECKIN,
+            {
+                "scan_id": scan_id,
+                "ticket_id": verdict.ticket.ticket_id,
+                "performance_id": verdict.performance_id,
+                "movement": verdict.movement.value,
+                "scanned_at": at,
+                "device_id": ctx.device_id,
+                "gate": ctx.gate,
+                "list_id": ctx.checkin_list.id,
+                "source": "local",
+            },
         )
 
     def record_failed(
         self, conn: Connection, scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime, scan: ScanText
     ) -> None:
         conn.execute(
-            insert(t.failed_scans).values(
-                scan_id=scan_id,
-                text_prefix=scan.stored,
-                verdict=verdict.code.value,
-                detail=verdict.detail,
-                ticket_id=verdict.ticket.ticket_id if verdict.ticket else None,
-                scanned_at=at,
-                device_id=ctx.device_id,
-                gate=ctx.gate,
-            )
+            _INSERT_FAILED,
+            {
+                "scan_id": scan_id,
+                "text_prefix": scan.stored,
+                "verdict": verdict.code.value,
+                "detail": verdict.detail,
+                "ticket_id": verdict.ticket.ticket_id if verdict.ticket else None,
+                "scanned_at": at,
+                "device_id": ctx.device_id,
+                "gate": ctx.gate,
+            },
         )
 
     def count(self, conn: Connection) -> int:
@@ -319,12 +326,13 @@ class SqlOutboxStore:
 
     def append(self, conn: Connection, event: OutboxEvent) -> int:
         result = conn.execute(
-            insert(t.outbox).values(
-                event_id=event.event_id,
-                kind=event.kind,
-                occurred_at=event.occurred_at,
-                payload=json.dumps(dict(event.payload), separators=(",", ":"), ensure_ascii=False, default=str),
-            )
+            _INSERT_OUTBOX,
+            {
+                "event_id": event.event_id,
+                "kind": event.kind,
+                "occurred_at": event.occurred_at,
+                "payload": json.dumps(dict(event.payload), separators=(",", ":"), ensure_ascii=False, default=str),
+            },
         )
         pk = result.inserted_primary_key
         assert pk is not None
