@@ -1,0 +1,315 @@
+"""Device self-test: camera, decoder, printer, broker, clock, disk and database, as a pass/fail table.
+
+Each check is a function returning a `CheckResult` and never raises: a technician reads one table, and the
+command exits non-zero if anything failed. The printer is asked with `~HS` over its raw TCP port; the broker
+with a real MQTT v5 CONNECT using the device's credentials (a separate client id, so the running agent's
+session is not taken over).
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import sqlite3
+import ssl
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from firmware_config.clock import last_central_time
+from firmware_config.schema import BrokerConfig, KioskConfig, PrinterConfig
+
+STX, ETX = b"\x02", b"\x03"
+# A device clock may trail central's last message by a little (central stamps before sending); more is wrong.
+CLOCK_BEHIND_TOLERANCE = timedelta(minutes=5)
+# Firmware built in 2026: a clock before this is an RTC that lost power.
+CLOCK_FLOOR = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    seconds: float = 0.0
+    skipped: bool = False
+
+    @property
+    def status(self) -> str:
+        return "SKIP" if self.skipped else ("PASS" if self.ok else "FAIL")
+
+
+@dataclass(frozen=True)
+class SelftestOptions:
+    timeout: float = 3.0
+    min_free_mb: int = 200
+    min_free_percent: float = 5.0
+    camera_source: str | None = None  # a video file instead of the configured device (tests, bench)
+    camera_frames: int = 10
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+def _timed(name: str, check: Callable[[], tuple[bool, str]]) -> CheckResult:
+    start = time.monotonic()
+    try:
+        ok, detail = check()
+    except Exception as exc:  # a self-test reports every failure as a row, it never dies on one
+        ok, detail = False, f"{type(exc).__name__}: {exc}"
+    return CheckResult(name, ok, detail, time.monotonic() - start)
+
+
+# --- printer ---------------------------------------------------------------------------------------------
+
+
+def parse_host_status(reply: bytes) -> list[str]:
+    """Problems reported by a ~HS reply (three STX…ETX strings); empty when ready. ValueError if malformed."""
+    frames = [part.split(STX)[-1] for part in reply.split(ETX)[:-1]]
+    if len(frames) < 2:
+        raise ValueError(f"not a ~HS reply: {reply[:60]!r}")
+    first = frames[0].decode("ascii", "replace").strip().split(",")
+    second = frames[1].decode("ascii", "replace").strip().split(",")
+    if len(first) < 12 or len(second) < 11:
+        raise ValueError(f"short ~HS reply: {reply[:60]!r}")
+    # String 1: aaa,b(paper out),c(paused),dddd,eee,f(buffer full),g,h,iii,j(RAM corrupt),k(under temp),l(over temp)
+    # String 2: mmm,n,o(head up),p(ribbon out),q(thermal transfer mode),r,s,t,u,v,www
+    flags = {
+        "paper out": first[1],
+        "paused": first[2],
+        "receive buffer full": first[5],
+        "RAM corrupt": first[9],
+        "head too cold": first[10],
+        "head too hot": first[11],
+        "head open": second[2],
+        # Ribbon-out only matters when printing with a ribbon (thermal transfer); direct thermal stock has none.
+        "ribbon out": second[3] if second[4].strip() == "1" else "0",
+    }
+    problems = [name for name, flag in flags.items() if flag.strip() == "1"]
+    return problems
+
+
+def query_host_status(host: str, port: int, timeout: float) -> bytes:
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        sock.sendall(b"~HS\r\n")
+        reply = b""
+        deadline = time.monotonic() + timeout
+        while reply.count(ETX) < 3 and time.monotonic() < deadline:
+            chunk = sock.recv(1024)
+            if not chunk:
+                break
+            reply += chunk
+    return reply
+
+
+def check_printer(printer: PrinterConfig, timeout: float) -> tuple[bool, str]:
+    if printer.transport == "cups":
+        lpstat = shutil.which("lpstat")
+        if lpstat is None:
+            return False, "transport cups but lpstat (CUPS client) is not installed"
+        done = subprocess.run(  # noqa: S603 - fixed binary, queue name from the validated config
+            [lpstat, "-p", str(printer.cups_queue)], capture_output=True, text=True, timeout=timeout, check=False
+        )
+        text = (done.stdout + done.stderr).strip()
+        return done.returncode == 0 and "disabled" not in text, f"CUPS queue {printer.cups_queue}: {text}"
+    where = f"{printer.host}:{printer.port}"
+    try:
+        reply = query_host_status(printer.host, printer.port, timeout)
+    except TimeoutError:
+        return False, f"{where}: no answer within {timeout:g} s (switched off? wrong address?)"
+    except OSError as exc:
+        return False, f"{where}: unreachable ({exc.strerror or exc})"
+    try:
+        problems = parse_host_status(reply)
+    except ValueError as exc:
+        return False, f"{where}: {exc}"
+    if problems:
+        return False, f"{where}: answers ~HS but not ready: {', '.join(problems)}"
+    return True, f"{where}: ready"
+
+
+# --- broker ----------------------------------------------------------------------------------------------
+
+
+def check_broker(broker: BrokerConfig, client_id: str, timeout: float) -> tuple[bool, str]:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+    from paho.mqtt.properties import Properties
+
+    where = f"{broker.host}:{broker.port}"
+    result: dict[str, Any] = {}
+
+    def on_connect(_c: Any, _u: Any, _flags: Any, reason: Any, _props: Properties | None) -> None:
+        result["reason"] = reason
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.on_connect = on_connect
+    if broker.username:
+        password = broker.password.get_secret_value() if broker.password else None
+        client.username_pw_set(broker.username, password)
+    if broker.tls:
+        client.tls_set(
+            ca_certs=str(broker.ca_file) if broker.ca_file else None,
+            certfile=str(broker.client_cert) if broker.client_cert else None,
+            keyfile=str(broker.client_key) if broker.client_key else None,
+            tls_version=ssl.PROTOCOL_TLS_CLIENT,
+        )
+    try:
+        client.connect(broker.host, broker.port, keepalive=10)
+    except (OSError, ssl.SSLError) as exc:
+        return False, f"{where}: unreachable ({getattr(exc, 'strerror', None) or exc})"
+    deadline = time.monotonic() + timeout
+    try:
+        while "reason" not in result and time.monotonic() < deadline:
+            if client.loop(timeout=0.05) not in (mqtt.MQTT_ERR_SUCCESS,):
+                break
+    finally:
+        client.disconnect()
+    reason = result.get("reason")
+    if reason is None:
+        return False, f"{where}: connection closed or no CONNACK within {timeout:g} s"
+    if reason.is_failure:
+        return False, f"{where}: connection refused by the broker: {reason}"
+    user = f" as {broker.username}" if broker.username else " (anonymous)"
+    return True, f"{where}: connected{user}, MQTT v5"
+
+
+# --- camera ----------------------------------------------------------------------------------------------
+
+
+def _frames(source: int | str, width: int, height: int, fps: int, mjpg: bool, count: int) -> Iterator[Any]:
+    import cv2
+
+    capture = cv2.VideoCapture(source) if isinstance(source, str) else cv2.VideoCapture(source, cv2.CAP_V4L2)
+    try:
+        if not capture.isOpened():
+            raise OSError(f"cannot open camera {source}")
+        if not isinstance(source, str) or source.startswith("/dev/"):
+            if mjpg:
+                capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+            capture.set(cv2.CAP_PROP_FPS, fps)
+        for _ in range(count):
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                return
+            yield frame
+    finally:
+        capture.release()
+
+
+def _decode_test_code(size: tuple[int, int]) -> tuple[bool, str]:
+    """Decode a generated test ticket at the camera's frame size through the kiosk's own decoder."""
+    text = "SELFTEST-" + secrets.token_hex(4).upper()
+    from kiosk.adapters.decoder import still_decoder
+    from kiosk.adapters.frame_synth import TicketScene, render_scene
+
+    frame = render_scene(TicketScene(text=text, size=size, code_height=0.5))
+    found = [code.text for code in still_decoder().decode(frame)]
+    return text in found, f"test code {'decoded' if text in found else 'NOT decoded'}"
+
+
+def check_camera(config: KioskConfig, options: SelftestOptions) -> tuple[bool, str]:
+    camera = config.camera
+    source: int | str = options.camera_source if options.camera_source is not None else camera.device
+    start = time.monotonic()
+    frames = list(_frames(source, camera.width, camera.height, camera.fps, camera.mjpg, options.camera_frames))
+    elapsed = time.monotonic() - start
+    if not frames:
+        return False, f"camera {source}: no frames (unplugged, busy, or wrong device?)"
+    height, width = frames[0].shape[:2]
+    decoded_ok, decoded = _decode_test_code((width, height))
+    detail = f"camera {source}: {len(frames)} frames {width}x{height} in {elapsed:.2f} s; {decoded}"
+    return decoded_ok, detail
+
+
+# --- clock, disk, database -------------------------------------------------------------------------------
+
+
+def check_clock(state_dir: Path, now: datetime) -> tuple[bool, str]:
+    if now < CLOCK_FLOOR:
+        return False, f"clock says {now:%Y-%m-%d %H:%M} UTC, before this firmware was built: set the time"
+    seen = last_central_time(state_dir)
+    if seen is None:
+        return True, f"{now:%Y-%m-%d %H:%M:%S} UTC; central not heard from yet (nothing to compare)"
+    if now < seen - CLOCK_BEHIND_TOLERANCE:
+        return False, f"clock {now:%Y-%m-%d %H:%M} UTC is behind central's last time {seen:%Y-%m-%d %H:%M} UTC"
+    return True, f"{now:%Y-%m-%d %H:%M:%S} UTC; central last seen {seen:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_disk(paths: Iterable[Path], min_free_mb: int, min_free_percent: float) -> tuple[bool, str]:
+    details, ok = [], True
+    for path in dict.fromkeys(_existing(Path(p)) for p in paths):
+        usage = shutil.disk_usage(path)
+        free_mb, percent = usage.free // 2**20, 100 * usage.free / usage.total if usage.total else 0.0
+        enough = free_mb >= min_free_mb and percent >= min_free_percent
+        ok = ok and enough
+        details.append(f"{path}: {free_mb} MB free ({percent:.0f}%){'' if enough else ' — TOO LOW'}")
+    return ok, "; ".join(details)
+
+
+def check_database(path: Path) -> tuple[bool, str]:
+    if not path.exists():
+        return False, f"{path}: no database (run the kiosk once, or restore it)"
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = [row[0] for row in connection.execute("PRAGMA integrity_check").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        return False, f"{path}: {exc}"
+    finally:
+        connection.close()
+    if rows == ["ok"]:
+        return True, f"{path}: integrity ok"
+    return False, f"{path}: integrity check failed: {'; '.join(rows[:3])}"
+
+
+# --- the run ---------------------------------------------------------------------------------------------
+
+CHECKS = ("camera", "printer", "broker", "clock", "disk", "database")
+
+
+def run_selftest(
+    config: KioskConfig, options: SelftestOptions | None = None, only: Iterable[str] = CHECKS
+) -> list[CheckResult]:
+    options = options or SelftestOptions()
+    wanted = set(only)
+    client_id = f"{config.device.id or 'kiosk'}-selftest-{secrets.token_hex(3)}"
+    state, database = config.paths.state_dir, config.paths.database
+    runs: dict[str, Callable[[], tuple[bool, str]]] = {
+        "camera": lambda: check_camera(config, options),
+        "printer": lambda: check_printer(config.printer, options.timeout),
+        "broker": lambda: check_broker(config.broker, client_id, options.timeout),
+        "clock": lambda: check_clock(state, options.now()),
+        "disk": lambda: check_disk([state, database.parent], options.min_free_mb, options.min_free_percent),
+        "database": lambda: check_database(database),
+    }
+    results = []
+    for name in CHECKS:
+        if name not in wanted:
+            continue
+        if name == "printer" and not config.device.can_sell:
+            results.append(CheckResult(name, True, "door-only device: no printer needed", skipped=True))
+            continue
+        results.append(_timed(name, runs[name]))
+    return results
+
+
+def format_table(results: list[CheckResult]) -> str:
+    width = max([len(r.name) for r in results] + [5])
+    lines = [f"{'CHECK':<{width}}  RESULT  TIME    DETAIL"]
+    for r in results:
+        lines.append(f"{r.name:<{width}}  {r.status:<6}  {r.seconds:5.2f}s  {r.detail}")
+    failed = [r.name for r in results if not r.ok]
+    lines.append(f"\n{'FAILED: ' + ', '.join(failed) if failed else 'ALL PASSED'} ({len(results)} checks)")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Provisioning wizard, split as ESPHome does: render (pure), write (atomic), prompt (interactive)."""
