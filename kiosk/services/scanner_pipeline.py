@@ -1,0 +1,170 @@
+"""The camera scanning loop: frame source → decoder → frame tracker → ScanningService.scan → callback.
+
+It runs on its own worker thread, so the UI (Kivy thread) only ever calls non-blocking methods: `start`, `stop`,
+`latest_frame` (for the preview), `status` and `set_gate`. `on_scan` is called on the worker thread: the UI must
+hop to its own thread (Kivy: `Clock.schedule_once`). Nothing a frame or the store does can end the loop: a bad
+frame or a decoder error is counted and reported in `status`, a store error is handed to `on_scan` as an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kiosk.adapters.camera import Frame, FrameSource, SourceState, SourceStatus
+from kiosk.adapters.decoder import DecodedCode, Decoder
+from kiosk.domain.frame_tracker import FrameTracker, TrackerRules
+from kiosk.domain.model import Direction
+from kiosk.services.scanning import ScanResult
+
+log = logging.getLogger(__name__)
+
+# A camera that is stalled or unavailable comes back by itself; these states do not.
+_FINAL = (SourceState.ENDED, SourceState.STOPPED, SourceState.FAILED)
+ScanFn = Callable[[str, str, Direction], ScanResult]
+
+
+@dataclass(frozen=True)
+class ScanEvent:
+    """One new scan from the camera: its verdict, or the error that kept it from getting one."""
+
+    code: str
+    format: str
+    result: ScanResult | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineStatus:
+    source: SourceStatus
+    running: bool
+    frames: int  # frames decoded
+    scans: int
+    decode_errors: int
+    last_error: str
+    last_decode_ms: float
+    in_view: int  # codes the tracker currently considers in view
+
+
+class ScannerPipeline:
+    def __init__(
+        self,
+        source: FrameSource,
+        decoder: Decoder,
+        scan: ScanFn,
+        on_scan: Callable[[ScanEvent], None],
+        *,
+        gate: str = "main",
+        direction: Direction = Direction.ENTRY,
+        tracker_rules: TrackerRules | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._decoder = decoder
+        self._scan = scan
+        self._on_scan = on_scan
+        self._gate = (gate, direction)
+        self._tracker = FrameTracker(tracker_rules or TrackerRules())
+        self._clock = clock
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._latest: Frame | None = None
+        self._frames = self._scans = self._errors = 0
+        self._last_error = ""
+        self._last_ms = 0.0
+        self._in_view = 0
+
+    # --- called from the UI thread: none of these wait for a frame or a decode ---
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._source.start()
+            self._thread = threading.Thread(target=self._run, name="scanner-pipeline", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._source.stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def set_gate(self, gate: str, direction: Direction = Direction.ENTRY) -> None:
+        with self._lock:
+            self._gate = (gate, direction)
+
+    def latest_frame(self) -> Frame | None:
+        return self._latest
+
+    def status(self) -> PipelineStatus:
+        with self._lock:
+            return PipelineStatus(
+                self._source.status(),
+                self._thread is not None and not self._done.is_set(),
+                self._frames,
+                self._scans,
+                self._errors,
+                self._last_error,
+                self._last_ms,
+                self._in_view,
+            )
+
+    def wait_done(self, timeout: float | None = None) -> bool:
+        """For files and tests: wait until the source has ended and its last frame was handled."""
+        return self._done.wait(timeout)
+
+    # --- the worker thread ---
+
+    def _run(self) -> None:
+        seq = 0
+        try:
+            while not self._stop.is_set():
+                item = self._source.next_frame(seq, timeout=0.25)
+                if item is None:
+                    if self._source.status().state in _FINAL:
+                        break
+                    continue
+                seq, frame = item
+                self._latest = frame
+                self._handle(frame)
+        finally:
+            self._done.set()
+
+    def _handle(self, frame: Frame) -> None:
+        t0 = time.perf_counter()
+        try:
+            codes = self._decoder.decode(frame)
+        except Exception as exc:  # corrupt frame or decoder fault: count it, keep scanning
+            with self._lock:
+                self._errors += 1
+                self._last_error = f"{type(exc).__name__}: {exc}"
+            codes = []
+        ms = (time.perf_counter() - t0) * 1000.0
+        by_text: dict[str, DecodedCode] = {}
+        for c in codes:
+            by_text.setdefault(c.text, c)
+        new = self._tracker.observe(by_text, self._clock())
+        with self._lock:
+            self._frames += 1
+            self._last_ms = ms
+            self._in_view = len(self._tracker.in_view())
+            gate, direction = self._gate
+        for text in new:
+            self._emit(text, by_text[text].format, gate, direction)
+
+    def _emit(self, text: str, fmt: str, gate: str, direction: Direction) -> None:
+        try:
+            event = ScanEvent(text, fmt, self._scan(text, gate, direction))
+        except Exception as exc:  # the store may be locked or full: the door must see it, the loop must go on
+            log.exception("scan of a camera code failed")
+            event = ScanEvent(text, fmt, None, f"{type(exc).__name__}: {exc}")
+        with self._lock:
+            self._scans += 1
+        try:
+            self._on_scan(event)
+        except Exception:  # a broken UI callback must not stop the door from scanning
+            log.exception("on_scan callback failed")
