@@ -1,11 +1,116 @@
-"""`kiosk-sync`: the device's MQTT agent."""
+"""`kiosk-sync`: the device's MQTT agent. Flags override the config file (`--config`, firmware_config's loader)."""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from sync_agent.agent import AgentSettings, SyncAgent
+from sync_agent.mqtt import BrokerSettings
+from sync_agent.signing import Verifier, load_public_keys
+
+
+class UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kiosk-sync", description="Device sync agent: outbox → central, inbound data.")
+    p.add_argument("--config", type=Path, help="device config file (firmware_config); flags override it")
+    p.add_argument("--db", type=Path, help="device SQLite store")
+    p.add_argument("--broker", help="mqtt://HOST:PORT or mqtts://HOST:PORT")
+    p.add_argument("--venue", help="venue id (topic segment)")
+    p.add_argument("--device", help="device id = MQTT client id (topic segment)")
+    p.add_argument("--username", help="MQTT user (per device)")
+    p.add_argument("--password-file", type=Path, help="file holding the MQTT password (mode 0600)")
+    p.add_argument("--ca", type=Path, help="CA file for the broker's TLS certificate (turns TLS on)")
+    p.add_argument("--central-key", type=Path, help="central's trusted Ed25519 public key(s), hex, one per line")
+    p.add_argument("--batch-size", type=int, default=500, help="events per batch (default 500)")
+    p.add_argument("--window", type=int, default=4, help="batches in flight before waiting for acks (default 4)")
+    p.add_argument("--ack-timeout", type=float, default=10.0, help="seconds before unacked events are resent")
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+def _from_config(path: Path) -> dict[str, Any]:
+    try:
+        from firmware_config.loader import load_config  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        raise UsageError(f"--config needs firmware_config.loader, which this build lacks ({exc}); use flags") from exc
+    cfg = load_config(path)
+    broker = cfg.broker
+    password = broker.password.get_secret_value() if broker.password is not None else None
+    return {
+        "db": Path(cfg.paths.database),
+        "broker": broker.url,
+        "venue": cfg.device.venue,
+        "device": cfg.device_id,
+        "username": broker.username,
+        "password": password,
+        "ca": broker.ca_file,
+        "central_key": Path(cfg.paths.state_dir) / "central.pub",
+    }
+
+
+def resolve(args: argparse.Namespace) -> tuple[Path, AgentSettings, Path]:
+    base: dict[str, Any] = _from_config(args.config) if args.config else {}
+    for key in ("db", "broker", "venue", "device", "username", "ca", "central_key"):
+        value = getattr(args, key)
+        if value is not None:
+            base[key] = value
+    missing = [
+        f"--{k.replace('_', '-')}" for k in ("db", "broker", "venue", "device", "central_key") if not base.get(k)
+    ]
+    if missing:
+        raise UsageError(f"missing {', '.join(missing)} (give the flags or --config FILE)")
+    try:
+        broker = BrokerSettings.from_url(
+            base["broker"], username=base.get("username"), password_file=args.password_file, ca_file=base.get("ca")
+        )
+    except (ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from exc
+    if args.password_file is None and base.get("password"):
+        broker = BrokerSettings(broker.host, broker.port, broker.tls, broker.ca_file, broker.username, base["password"])
+    settings = AgentSettings(
+        venue=base["venue"],
+        device=base["device"],
+        broker=broker,
+        batch_size=args.batch_size,
+        window=args.window,
+        ack_timeout=args.ack_timeout,
+    )
+    return Path(base["db"]), settings, Path(base["central_key"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    print("kiosk-sync: not yet available in this build (see the sync issue)", file=sys.stderr)
-    return 2
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from kiosk.adapters.store.engine import StoreError, open_store
+
+    try:
+        db, settings, key_file = resolve(args)
+        verifier = Verifier(load_public_keys(key_file))
+        store = open_store(db)
+    except (UsageError, StoreError, OSError, ValueError) as exc:
+        print(f"kiosk-sync: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("kiosk.sync").info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        SyncAgent(store, settings, verifier).run(stop)
+    finally:
+        store.close()
+    return 0

@@ -1,11 +1,205 @@
-"""`kiosk-central`: the central side of the sync protocol."""
+"""`kiosk-central`: run the ingest service, list incidents, print stats, publish catalogs/tickets/commands."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+DEFAULT_KEY = Path("central-signing.key")
+SUBCOMMANDS = (
+    "run",
+    "incidents",
+    "stats",
+    "publish-catalog",
+    "publish-tickets",
+    "publish-revocations",
+    "command",
+    "public-key",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kiosk-central", description="Central side of the kiosk sync protocol.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser, broker: bool = True, key: bool = True) -> None:
+        sp.add_argument("--db", required=True, help="SQLite path/URL or postgresql://user@host/db")
+        if broker:
+            sp.add_argument("--broker", required=True, help="mqtt://HOST:PORT or mqtts://HOST:PORT")
+            sp.add_argument("--username")
+            sp.add_argument("--password-file", type=Path)
+            sp.add_argument("--ca", type=Path)
+        if key:
+            sp.add_argument(
+                "--key", type=Path, default=DEFAULT_KEY, help="Ed25519 signing key (created 0600 if missing)"
+            )
+
+    run = sub.add_parser("run", help="ingest device events (default when only flags are given)")
+    common(run)
+    run.add_argument("--client-id", default="central-1", help="distinct per instance (shared subscription)")
+    run.add_argument("--log-level", default="INFO")
+    inc = sub.add_parser("incidents", help="list double admissions")
+    common(inc, broker=False, key=False)
+    inc.add_argument("--json", action="store_true")
+    st = sub.add_parser("stats", help="counts per event kind and device, pending acks, incidents")
+    common(st, broker=False, key=False)
+    st.add_argument("--json", action="store_true")
+    for name, help_text in (
+        ("publish-catalog", "publish a catalog JSON document (retained, signed)"),
+        ("publish-tickets", "publish a ticket list JSON file as a snapshot, or with --delta as the next delta"),
+        ("publish-revocations", "publish the revocation list JSON file (retained, signed)"),
+    ):
+        sp = sub.add_parser(name, help=help_text)
+        common(sp)
+        sp.add_argument("--venue", required=True)
+        sp.add_argument("file", type=Path)
+        if name == "publish-tickets":
+            sp.add_argument("--delta", action="store_true", help='file is {"upserts": [...], "removed": [ids]}')
+    cmd = sub.add_parser("command", help="send a signed command to one device")
+    common(cmd)
+    cmd.add_argument("--venue", required=True)
+    cmd.add_argument("--device", required=True)
+    cmd.add_argument("name")
+    cmd.add_argument("--args", default="{}", help="JSON object")
+    pk = sub.add_parser("public-key", help="print central's public key (hex) for the devices' trust file")
+    pk.add_argument("--key", type=Path, default=DEFAULT_KEY)
+    return p
+
+
+def _broker(args: argparse.Namespace) -> Any:
+    from sync_agent.mqtt import BrokerSettings
+
+    return BrokerSettings.from_url(
+        args.broker, username=args.username, password_file=args.password_file, ca_file=args.ca
+    )
+
+
+def _signer(args: argparse.Namespace) -> Any:
+    from sync_agent.signing import Signer, load_or_create_private_key
+
+    return Signer(load_or_create_private_key(args.key))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sync_agent.central.ingest import open_central_db
+    from sync_agent.central.service import CentralService
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    service = CentralService(open_central_db(args.db), _broker(args), _signer(args), args.client_id)
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    service.run_until(stop)
+    return 0
+
+
+def _incidents(args: argparse.Namespace) -> int:
+    from sync_agent.central.ingest import list_incidents, open_central_db
+
+    with open_central_db(args.db).connect() as conn:
+        rows = list_incidents(conn)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    if not rows:
+        print("no incidents")
+    for r in rows:
+        print(
+            f"#{r['id']} {r['kind']} venue {r['venue']} ticket {r['ticket_id']} performance {r['performance_id']}: "
+            f"{r['first_at']} {r['first_device']}/{r['first_gate']}  then  {r['second_at']} "
+            f"{r['second_device']}/{r['second_gate']}"
+        )
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from sync_agent.central.ingest import open_central_db, stats
+
+    with open_central_db(args.db).connect() as conn:
+        data = stats(conn)
+    if args.json:
+        print(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        print(f"events {data['events']}  pending acks {data['pending_acks']}  incidents {data['incidents']}")
+        for kind, n in sorted(data["by_kind"].items()):
+            print(f"  {kind}: {n}")
+        for dev, kinds in sorted(data["by_device"].items()):
+            print(f"  {dev}: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from sync_agent.central import publish as pub
+    from sync_agent.central.ingest import open_central_db
+    from sync_agent.mqtt import make_client
+
+    engine, signer = open_central_db(args.db), _signer(args)
+    if args.command == "command":
+        out = pub.command_message(signer, args.venue, args.device, args.name, json.loads(args.args))
+    else:
+        data = pub.read_json_file(str(args.file))
+        if args.command == "publish-catalog":
+            out = pub.catalog_message(engine, signer, args.venue, data)
+        elif args.command == "publish-revocations":
+            out = pub.revocations_message(engine, signer, args.venue, data)
+        elif args.delta:
+            out = pub.tickets_delta_message(
+                engine, signer, args.venue, data.get("upserts", []), data.get("removed", [])
+            )
+        else:
+            out = pub.tickets_snapshot_message(engine, signer, args.venue, data)
+    broker = _broker(args)
+    client = make_client(f"central-publish-{time.monotonic_ns()}", broker)
+    client.connect(broker.host, broker.port, broker.keepalive)
+    client.loop_start()
+    try:
+        topic, payload, retain = out
+        info = client.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(timeout=30)
+        if not info.is_published():
+            print("kiosk-central: the broker did not confirm the publication", file=sys.stderr)
+            return 1
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    print(f"published {args.command} to {topic} ({len(payload)} bytes)")
+    return 0
+
+
+def _public_key(args: argparse.Namespace) -> int:
+    print(_signer(args).public_hex())
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    print("kiosk-central: not yet available in this build (see the sync issue)", file=sys.stderr)
-    return 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "run")  # `kiosk-central --db URL --broker URL` runs the service
+    args = build_parser().parse_args(argv)
+    handlers = {
+        "run": _run,
+        "incidents": _incidents,
+        "stats": _stats,
+        "public-key": _public_key,
+    }
+    if args.command is None:
+        build_parser().print_help()
+        return 2
+    try:
+        return handlers.get(args.command, _publish)(args)
+    except (OSError, ValueError) as exc:
+        print(f"kiosk-central: {exc}", file=sys.stderr)
+        return 2

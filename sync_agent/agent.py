@@ -1,0 +1,411 @@
+"""`kiosk-sync`'s engine: outbox → central in sequence-ordered batches, marked synced only on central's ack.
+
+One thread does everything (paho's `loop()`, the drain, inbound applies, the status row, the watchdog ping), so
+a stuck step stops the systemd watchdog pings and systemd restarts the agent. Delivery is at-least-once: a batch
+not acked within `ack_timeout` is sent again from the oldest pending event, and central dedupes on event id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
+from kiosk.adapters.store import tables as t
+from kiosk.adapters.store.engine import Store
+from kiosk.adapters.store.repositories import SqlOutboxStore
+from kiosk.domain.outbox import EventKind
+from kiosk.domain.timeutil import iso
+from sync_agent import messages as m
+from sync_agent.backoff import Backoff
+from sync_agent.inbound import DATA_AT, InboundHandler
+from sync_agent.mqtt import BrokerSettings, make_client, session_properties
+from sync_agent.signing import SignatureError, Verifier
+from sync_agent.status import count_inbound, get_state, set_state, write_status
+from sync_agent.topics import DeviceTopics
+
+log = logging.getLogger("kiosk.sync")
+PEER_SEQ = "peer_published_seq"
+IDLE_POLL = 0.05  # seconds between outbox polls when there is nothing to send
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    venue: str
+    device: str
+    broker: BrokerSettings
+    batch_size: int = 500
+    window: int = 4  # batches in flight before waiting for acks
+    ack_timeout: float = 10.0
+    status_interval: float = 1.0
+    status_publish_interval: float = 10.0
+    resync_interval: float = 5.0
+    backoff_base: float = 0.2
+    backoff_cap: float = 30.0
+
+
+@dataclass
+class _InFlight:
+    event_ids: list[str]
+    last_seq: int
+    sent_at: float
+
+
+@dataclass
+class AgentCounters:
+    batches_sent: int = 0
+    events_sent: int = 0
+    resends: int = 0
+    acks: int = 0
+    acked_events: int = 0
+    dead_letters: int = 0
+    connects: int = 0
+    peer_published: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class SyncAgent:
+    def __init__(
+        self,
+        store: Store,
+        settings: AgentSettings,
+        verifier: Verifier,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        notifier: SystemdNotifier | None = None,
+    ) -> None:
+        self.store = store
+        self.s = settings
+        self.topics = DeviceTopics(settings.venue, settings.device)
+        self.clock = clock
+        self.notifier = notifier or SystemdNotifier()
+        self.counters = AgentCounters()
+        self.online = False
+        self.inbound = InboundHandler(store, self.topics, verifier, clock, self._resync_needed)
+        self._outbox = SqlOutboxStore()
+        self._backoff = Backoff(settings.backoff_base, settings.backoff_cap)
+        self._next_connect = 0.0
+        self._ever_connected = False
+        self._inflight: OrderedDict[str, _InFlight] = OrderedDict()
+        self._cursor = 0  # highest seq sent since the last reset
+        self._last_ack_at: datetime | None = None
+        self._status_due = 0.0
+        self._status_published = 0.0
+        self._status_dirty = True
+        self._resync_wanted: tuple[str, int, int] | None = None
+        self._resync_sent = 0.0
+        self._outbox_top = -1
+        self._idle_until = 0.0
+        with store.read() as conn:
+            self._peer_seq = int(get_state(conn, PEER_SEQ, "0"))
+        self.client = self._make_client()
+
+    # ---- connection -----------------------------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        client = make_client(self.s.device, self.s.broker)
+        will = m.DeviceStatus(v=1, device_id=self.s.device, online=False, at=iso(self.clock()))
+        client.will_set(self.topics.status, m.dumps(will), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _try_connect(self) -> None:
+        b = self.s.broker
+        try:
+            if self._ever_connected:
+                self.client.reconnect()
+            else:
+                self.client.connect(b.host, b.port, b.keepalive, clean_start=False, properties=session_properties())
+                self._ever_connected = True
+        except (OSError, mqtt.WebsocketConnectionError) as exc:
+            delay = self._backoff.next()
+            self._next_connect = time.monotonic() + delay
+            log.info("broker %s:%s unreachable (%s); next try in %.2fs", b.host, b.port, exc, delay)
+
+    def _on_connect(self, client: mqtt.Client, _u: object, flags: object, reason: object, _p: object = None) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("broker refused the connection: %s", reason)
+            self._next_connect = time.monotonic() + self._backoff.next()
+            return
+        self.online = True
+        self.counters.connects += 1
+        self._backoff.reset()
+        v = self.topics.venue_topics
+        client.subscribe(
+            [
+                (self.topics.ack, 1),
+                (self.topics.cmd, 1),
+                (v.catalog, 1),
+                (v.tickets_snapshot, 1),
+                (v.tickets_delta, 1),
+                (v.revocations, 1),
+                (v.admissions, 1),
+                (v.peer_admissions, 1),
+            ]
+        )
+        # Whatever was in flight on the old connection is sent again; central dedupes.
+        self._reset_inflight()
+        self._status_dirty = True
+        self._status_published = 0.0
+        log.info("connected to the broker as %s", self.s.device)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object = None) -> None:
+        if self.online:
+            log.warning("disconnected from the broker: %s", reason)
+        self.online = False
+        self._status_dirty = True
+        self._next_connect = time.monotonic() + self._backoff.next()
+
+    # ---- inbound --------------------------------------------------------------------------------------------
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == self.topics.ack:
+            self._handle_ack(bytes(msg.payload))
+        else:
+            self.inbound.handle(msg.topic, bytes(msg.payload))
+            if self.inbound.data_changed:
+                self._status_dirty = True
+
+    def _handle_ack(self, payload: bytes) -> None:
+        now = self.clock()
+        try:
+            ack = self.inbound.open_signed(payload, m.Ack)
+            if ack.device_id != self.s.device:
+                raise m.MessageError("wrong_device", ack.device_id)
+        except (m.MessageError, SignatureError) as exc:
+            log.warning("rejected an ack: %s", exc)
+            with self.store.write() as conn:
+                count_inbound(conn, "ack", exc.reason, now)
+            return
+        rejected = {r.event_id: r.reason for r in ack.rejected}
+        with self.store.write() as conn:
+            self._dead_letter(conn, rejected, now)
+            self._outbox.mark_synced(conn, [*ack.acked, *rejected], now)
+        self._inflight.pop(ack.batch_id, None)
+        self._idle_until = 0.0
+        self._last_ack_at = now
+        self.counters.acks += 1
+        self.counters.acked_events += len(ack.acked)
+        self.counters.dead_letters += len(rejected)
+        self._status_dirty = True
+
+    def _dead_letter(self, conn: Connection, rejected: dict[str, str], now: datetime) -> None:
+        if not rejected:
+            return
+        rows = conn.execute(
+            select(t.outbox).where(t.outbox.c.event_id.in_(list(rejected)), t.outbox.c.synced_at.is_(None))
+        )
+        values = [
+            {
+                "event_id": r.event_id,
+                "seq": r.seq,
+                "kind": r.kind,
+                "payload": r.payload,
+                "reason": rejected[r.event_id][:200],
+                "rejected_at": now,
+            }
+            for r in rows
+        ]
+        if values:
+            conn.execute(sqlite_insert(t.dead_letters).on_conflict_do_nothing(index_elements=["event_id"]), values)
+            log.warning("central rejected %d events (first: %s)", len(values), values[0]["reason"])
+
+    def _resync_needed(self, reason: str, snapshot: int, seq: int) -> None:
+        self._resync_wanted = (reason, snapshot, seq)
+
+    # ---- outbound -------------------------------------------------------------------------------------------
+
+    def _reset_inflight(self) -> None:
+        self._inflight.clear()
+        self._cursor = 0
+        self._idle_until = 0.0
+
+    def _pump(self) -> None:
+        if not self.online:
+            return
+        mono = time.monotonic()
+        if self._inflight:
+            oldest = next(iter(self._inflight.values()))
+            if mono - oldest.sent_at > self.s.ack_timeout:
+                log.info("no ack for %.1fs: sending the pending events again", self.s.ack_timeout)
+                self.counters.resends += 1
+                self._reset_inflight()
+        if mono >= self._idle_until:
+            while len(self._inflight) < self.s.window:
+                if not self._send_batch(mono):
+                    self._idle_until = mono + IDLE_POLL  # nothing new: look again shortly, not every turn
+                    break
+            self._share_admissions()
+        self._send_resync(mono)
+
+    def _send_batch(self, mono: float) -> bool:
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(t.outbox.c.seq, t.outbox.c.event_id, t.outbox.c.kind, t.outbox.c.occurred_at, t.outbox.c.payload)
+                .where(t.outbox.c.synced_at.is_(None), t.outbox.c.seq > self._cursor)
+                .order_by(t.outbox.c.seq)
+                .limit(self.s.batch_size)
+            ).all()
+        if not rows:
+            return False
+        batch_id = uuid.uuid4().hex
+        events = [
+            f'{{"seq":{r.seq},"event_id":{json.dumps(r.event_id)},"kind":{json.dumps(r.kind)},'
+            f'"occurred_at":"{iso(r.occurred_at)}","payload":{r.payload}}}'
+            for r in rows
+        ]
+        # The stored payload is already JSON: splice it in rather than parse and re-serialise 500 of them.
+        body = (
+            f'{{"v":1,"batch_id":"{batch_id}","device_id":{json.dumps(self.s.device)},"events":[{",".join(events)}]}}'
+        )
+        self.client.publish(self.topics.tx, body.encode(), qos=1)
+        self._inflight[batch_id] = _InFlight([r.event_id for r in rows], rows[-1].seq, mono)
+        self._cursor = rows[-1].seq
+        self.counters.batches_sent += 1
+        self.counters.events_sent += len(rows)
+        return True
+
+    def _share_admissions(self) -> None:
+        """Publish new local check-ins to the venue's other doors (independent of central's acks)."""
+        with self.store.read() as conn:
+            top = int(conn.execute(select(func.max(t.outbox.c.seq))).scalar_one() or 0)
+            if top == self._outbox_top and top <= self._peer_seq:
+                return
+            self._outbox_top = top
+            rows = conn.execute(
+                select(t.outbox.c.seq, t.outbox.c.payload)
+                .where(t.outbox.c.seq > self._peer_seq, t.outbox.c.kind == EventKind.CHECKIN)
+                .order_by(t.outbox.c.seq)
+                .limit(1000)
+            ).all()
+        for r in rows:
+            p = json.loads(r.payload)
+            try:
+                adm = m.PeerAdmission(
+                    v=1,
+                    scan_id=p["scan_id"],
+                    ticket_id=p["ticket_id"],
+                    performance_id=p.get("performance_id"),
+                    movement=p["movement"],
+                    device_id=self.s.device,
+                    gate=p["gate"],
+                    list_id=p.get("list_id"),
+                    scanned_at=p["scanned_at"],
+                )
+            except (KeyError, ValueError):
+                continue  # not an admission central would accept either; it travels to central as it is
+            self.client.publish(self.topics.admission, m.dumps(adm), qos=1)
+            self.counters.peer_published += 1
+        new_top = rows[-1].seq if rows else top
+        if new_top != self._peer_seq:
+            self._peer_seq = new_top
+            with self.store.write() as conn:
+                set_state(conn, PEER_SEQ, str(new_top))
+
+    def _send_resync(self, mono: float) -> None:
+        if self._resync_wanted is None or mono - self._resync_sent < self.s.resync_interval:
+            return
+        reason, snapshot, seq = self._resync_wanted
+        req = m.ResyncRequest(v=1, device_id=self.s.device, reason=reason, snapshot_id=snapshot, seq=seq)
+        self.client.publish(self.topics.resync, m.dumps(req), qos=1)
+        self._resync_sent = mono
+        self._resync_wanted = None
+        log.info("asked central for the ticket list again (%s at %d@%d)", reason, snapshot, seq)
+
+    # ---- status -------------------------------------------------------------------------------------------------
+
+    def status_text(self) -> str:
+        state = "online" if self.online else "offline"
+        c = self.counters
+        return f"{state}; sent {c.events_sent}, acked {c.acked_events}, in flight {len(self._inflight)}"
+
+    def _write_status(self, force: bool = False) -> None:
+        mono = time.monotonic()
+        if not force and not self._status_dirty and mono < self._status_due:
+            return
+        now = self.clock()
+        with self.store.write() as conn:
+            data_at_text = get_state(conn, DATA_AT)
+            data_at = datetime.fromisoformat(data_at_text) if data_at_text else None
+            status = write_status(
+                conn,
+                online=self.online,
+                last_ack_at=self._last_ack_at,
+                data_at=data_at,
+                text=self.status_text(),
+                now=now,
+            )
+        self._status_due = mono + self.s.status_interval
+        self._status_dirty = False
+        self.notifier.status(f"{status.text}; pending {status.pending}")
+        if self.online and (force or mono - self._status_published >= self.s.status_publish_interval):
+            msg = m.DeviceStatus(
+                v=1,
+                device_id=self.s.device,
+                online=True,
+                at=iso(now),
+                pending=status.pending,
+                oldest_pending_age_s=status.oldest_pending_age_s(now),
+                last_ack_at=iso(status.last_ack_at) if status.last_ack_at else None,
+                dead_letters=status.dead_letters,
+                data_age_s=status.data_age_s(now),
+                catalog_version=status.catalog_version,
+            )
+            self.client.publish(self.topics.status, m.dumps(msg), qos=1, retain=True)
+            self._status_published = mono
+
+    # ---- main loop ----------------------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """One turn of the loop: connect if due, network I/O and callbacks, drain, status."""
+        if not self.online and time.monotonic() >= self._next_connect and not self.client.is_connected():
+            self._try_connect()
+        rc = self.client.loop(timeout=0.02)
+        if rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN) and self.online:
+            self.online = False
+            self._status_dirty = True
+        self._pump()
+        self._write_status()
+
+    def run(self, stop: threading.Event) -> None:
+        interval = watchdog_interval()
+        self._write_status(force=True)
+        self.notifier.ready(self.status_text())
+        last_ping = 0.0
+        while not stop.is_set():
+            self.step()
+            if interval is not None and time.monotonic() - last_ping >= interval:
+                self.notifier.watchdog()
+                last_ping = time.monotonic()
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        self.notifier.stopping()
+        if self.online:
+            offline = m.DeviceStatus(v=1, device_id=self.s.device, online=False, at=iso(self.clock()))
+            info = self.client.publish(self.topics.status, m.dumps(offline), qos=1, retain=True)
+            deadline = time.monotonic() + 2.0
+            while not info.is_published() and time.monotonic() < deadline and self.client.is_connected():
+                self.client.loop(timeout=0.05)
+            self.client.disconnect()
+            self.client.loop(timeout=0.05)
+        self.online = False
+        self._write_status(force=True)
+        log.info("sync agent stopped: %s", self.status_text())

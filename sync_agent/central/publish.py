@@ -1,0 +1,124 @@
+"""What central publishes to a venue: signed catalog, ticket list snapshots and deltas, revocations, commands.
+
+Versions live in `central_published`, so a version is never reused even across restarts or instances.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from kiosk.domain.timeutil import iso
+from sync_agent import messages as m
+from sync_agent.central import tables as ct
+from sync_agent.signing import Signer
+from sync_agent.topics import DeviceTopics, VenueTopics
+
+Outgoing = tuple[str, bytes, bool]  # topic, payload, retained
+
+
+def _bump(conn: Connection, venue: str, kind: str, *, new_version: bool, seq_step: int = 0) -> tuple[int, int]:
+    p = ct.published.c
+    row = conn.execute(select(ct.published).where(p.venue == venue, p.kind == kind)).first()
+    if row is None:
+        conn.execute(insert(ct.published).values(venue=venue, kind=kind, version=1, seq=0))
+        return 1, 0
+    version = int(row.version) + (1 if new_version else 0)
+    seq = 0 if new_version else int(row.seq) + seq_step
+    conn.execute(update(ct.published).where(p.venue == venue, p.kind == kind).values(version=version, seq=seq))
+    return version, seq
+
+
+def _signed(signer: Signer, body: dict[str, Any]) -> bytes:
+    return m.dumps(signer.envelope(body))
+
+
+def catalog_message(engine: Engine, signer: Signer, venue: str, catalog_doc: dict[str, Any]) -> Outgoing:
+    from sync_agent.documents import catalog_from_doc
+
+    catalog_from_doc(catalog_doc)  # refuse to publish a catalog devices would reject
+    with engine.begin() as conn:
+        version, _ = _bump(conn, venue, "catalog", new_version=True)
+    body = m.CatalogMessage(v=1, type="catalog", version=version, catalog=catalog_doc).model_dump(mode="json")
+    return VenueTopics(venue).catalog, _signed(signer, body), True
+
+
+def tickets_snapshot_message(engine: Engine, signer: Signer, venue: str, tickets: list[dict[str, Any]]) -> Outgoing:
+    docs = [m.TicketDoc.model_validate(t) for t in tickets]
+    with engine.begin() as conn:
+        snapshot_id, seq = _bump(conn, venue, "tickets", new_version=True)
+        conn.execute(delete(ct.tickets).where(ct.tickets.c.venue == venue))
+        rows = [{"venue": venue, "ticket_id": d.ticket_id, "doc": d.model_dump_json()} for d in docs]
+        if rows:
+            conn.execute(insert(ct.tickets), rows)
+    return _snapshot(signer, venue, snapshot_id, seq, docs)
+
+
+def _snapshot(signer: Signer, venue: str, snapshot_id: int, seq: int, docs: list[m.TicketDoc]) -> Outgoing:
+    body = m.TicketSnapshot(v=1, type="tickets_snapshot", snapshot_id=snapshot_id, seq=seq, tickets=docs)
+    return VenueTopics(venue).tickets_snapshot, _signed(signer, body.model_dump(mode="json")), True
+
+
+def current_snapshot_message(engine: Engine, signer: Signer, venue: str) -> Outgoing | None:
+    """The venue's list as it is now (deltas folded in): the answer to a device's resync request."""
+    with engine.connect() as conn:
+        state = conn.execute(
+            select(ct.published).where(ct.published.c.venue == venue, ct.published.c.kind == "tickets")
+        ).first()
+        if state is None:
+            return None
+        docs = [
+            m.TicketDoc.model_validate_json(d)
+            for d in conn.execute(select(ct.tickets.c.doc).where(ct.tickets.c.venue == venue)).scalars()
+        ]
+    return _snapshot(signer, venue, int(state.version), int(state.seq), docs)
+
+
+def tickets_delta_message(
+    engine: Engine, signer: Signer, venue: str, upserts: list[dict[str, Any]], removed: list[int]
+) -> Outgoing:
+    docs = [m.TicketDoc.model_validate(t) for t in upserts]
+    with engine.begin() as conn:
+        snapshot_id, seq = _bump(conn, venue, "tickets", new_version=False, seq_step=1)
+        if seq == 0:  # first publication ever: a delta needs a snapshot first
+            raise ValueError("publish a ticket snapshot before deltas")
+        ids = [d.ticket_id for d in docs] + list(removed)
+        if ids:
+            conn.execute(delete(ct.tickets).where(ct.tickets.c.venue == venue, ct.tickets.c.ticket_id.in_(ids)))
+        if docs:
+            conn.execute(
+                insert(ct.tickets),
+                [{"venue": venue, "ticket_id": d.ticket_id, "doc": d.model_dump_json()} for d in docs],
+            )
+    body = m.TicketDelta(v=1, type="tickets_delta", snapshot_id=snapshot_id, seq=seq, upserts=docs, removed=removed)
+    return VenueTopics(venue).tickets_delta, _signed(signer, body.model_dump(mode="json")), False
+
+
+def revocations_message(engine: Engine, signer: Signer, venue: str, revocations: list[dict[str, Any]]) -> Outgoing:
+    docs = [m.RevocationDoc.model_validate(r) for r in revocations]
+    with engine.begin() as conn:
+        version, _ = _bump(conn, venue, "revocations", new_version=True)
+    body = m.Revocations(v=1, type="revocations", version=version, revocations=docs)
+    return VenueTopics(venue).revocations, _signed(signer, body.model_dump(mode="json")), True
+
+
+def command_message(signer: Signer, venue: str, device: str, name: str, args: dict[str, Any]) -> Outgoing:
+    body = m.Command(
+        v=1,
+        type="command",
+        command_id=str(uuid.uuid4()),
+        device_id=device,
+        name=name,
+        args=args,
+        issued_at=iso(datetime.now(UTC)),
+    )
+    return DeviceTopics(venue, device).cmd, _signed(signer, body.model_dump(mode="json")), False
+
+
+def read_json_file(path: str) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)

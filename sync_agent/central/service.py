@@ -1,0 +1,157 @@
+"""`kiosk-central run`: MQTT ingest (shared subscription) → database commit → signed ack → venue fan-out.
+
+The order is the protocol's guarantee: an ack is published only after the batch's transaction committed, so
+a device that saw an ack can forget the events; anything central never committed is sent again by the device.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from sqlalchemy import Engine, insert
+
+from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
+from sync_agent import messages as m
+from sync_agent.central import tables as ct
+from sync_agent.central.ingest import IngestResult, ingest_batch, mark_ack_sent, now_iso
+from sync_agent.central.publish import Outgoing, current_snapshot_message
+from sync_agent.mqtt import BrokerSettings, make_client, session_properties
+from sync_agent.signing import Signer
+from sync_agent.topics import CENTRAL_RESYNC, CENTRAL_TX, DeviceTopics, VenueTopics, split_device_topic
+
+log = logging.getLogger("kiosk.central")
+
+
+class CentralService:
+    def __init__(self, engine: Engine, broker: BrokerSettings, signer: Signer, client_id: str = "central-1") -> None:
+        self.engine = engine
+        self.signer = signer
+        self.broker = broker
+        self.client = make_client(client_id, broker)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+        self.client.reconnect_delay_set(1, 5)
+        self.bad_messages: Counter[str] = Counter()
+        self.connected = threading.Event()
+        self._ack_mids: dict[int, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+
+    # ---- MQTT callbacks (paho's network thread) -----------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None) -> None:
+        if reason.is_failure:
+            log.error("broker refused central: %s", reason)
+            return
+        client.subscribe([(CENTRAL_TX, 1), (CENTRAL_RESYNC, 1)])
+        self.connected.set()
+        log.info("central connected to %s:%s", self.broker.host, self.broker.port)
+
+    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        where = split_device_topic(msg.topic)
+        if where is None:
+            return
+        venue, device, leaf = where
+        try:
+            if leaf == "tx":
+                self._handle_tx(venue, device, bytes(msg.payload))
+            elif leaf == "resync":
+                self._handle_resync(venue, device, bytes(msg.payload))
+        except m.MessageError as exc:
+            self._reject_message(venue, device, leaf, exc.reason, exc.detail)
+        except Exception:  # a database outage must not kill the loop; the device will resend
+            log.exception("central could not process %s", msg.topic)
+
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, _r: Any = None, _p: Any = None) -> None:
+        with self._lock:
+            target = self._ack_mids.pop(mid, None)
+        if target is not None:
+            try:
+                with self.engine.begin() as conn:
+                    mark_ack_sent(conn, *target)
+            except Exception:
+                log.exception("could not record ack delivery")
+
+    # ---- handlers ---------------------------------------------------------------------------------------------
+
+    def _handle_tx(self, venue: str, device: str, raw: bytes) -> None:
+        batch = m.parse(m.TxBatch, m.loads(raw))
+        if batch.device_id != device:
+            raise m.MessageError("device_mismatch", f"topic {device} carries device_id {batch.device_id}")
+        with self.engine.begin() as conn:
+            result = ingest_batch(conn, venue, batch)
+        # Committed: now (and only now) the ack.
+        self._send_ack(venue, device, batch.batch_id, result)
+        if result.new_admissions:
+            body = m.CentralAdmissions(v=1, type="admissions", admissions=result.new_admissions)
+            self.publish(
+                (VenueTopics(venue).admissions, m.dumps(self.signer.envelope(body.model_dump(mode="json"))), False)
+            )
+        if result.rejected:
+            log.warning("rejected %d events from %s: %s", len(result.rejected), device, result.rejected[0].reason)
+
+    def _send_ack(self, venue: str, device: str, batch_id: str, result: IngestResult) -> None:
+        ack = m.Ack(v=1, type="ack", device_id=device, batch_id=batch_id, acked=result.acked, rejected=result.rejected)
+        payload = m.dumps(self.signer.envelope(ack.model_dump(mode="json")))
+        with self._lock:
+            info = self.client.publish(DeviceTopics(venue, device).ack, payload, qos=1)
+            self._ack_mids[info.mid] = (device, batch_id)
+
+    def _handle_resync(self, venue: str, device: str, raw: bytes) -> None:
+        request = m.parse(m.ResyncRequest, m.loads(raw))
+        log.info("resync of the ticket list asked by %s (%s)", device, request.reason)
+        out = current_snapshot_message(self.engine, self.signer, venue)
+        if out is not None:
+            self.publish(out)
+
+    def _reject_message(self, venue: str, device: str, leaf: str, reason: str, detail: str) -> None:
+        self.bad_messages[f"{leaf}:{reason}"] += 1
+        log.warning("rejected a %s message from %s/%s: %s %s", leaf, venue, device, reason, detail)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(ct.rejections).values(
+                        venue=venue, device_id=device, event_id="-", reason=f"{leaf}:{reason}", at=now_iso()
+                    )
+                )
+        except Exception:
+            log.exception("could not record a rejected message")
+
+    # ---- running ----------------------------------------------------------------------------------------------
+
+    def publish(self, out: Outgoing) -> mqtt.MQTTMessageInfo:
+        topic, payload, retain = out
+        return self.client.publish(topic, payload, qos=1, retain=retain)
+
+    def start(self) -> None:
+        self.client.connect_async(
+            self.broker.host,
+            self.broker.port,
+            self.broker.keepalive,
+            clean_start=False,
+            properties=session_properties(),
+        )
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def run_until(self, stop: threading.Event) -> None:
+        notifier = SystemdNotifier()
+        self.start()
+        notifier.ready("central: connecting")
+        interval = watchdog_interval() or 5.0
+        while not stop.wait(min(interval, 1.0)):
+            notifier.watchdog()
+            notifier.status(
+                f"central: {'connected' if self.client.is_connected() else 'disconnected'}, "
+                f"bad messages {sum(self.bad_messages.values())}, {datetime.now(UTC):%H:%M:%S}"
+            )
+        notifier.stopping()
+        self.stop()

@@ -1,0 +1,100 @@
+"""Central's tables (SQLAlchemy Core; SQLite or PostgreSQL). Created with `create_all` at start: central has
+no deployed history yet, so Alembic for central is left for its first schema change."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+
+metadata = MetaData()
+
+# Every accepted event, once: the primary key on event_id is what makes the effect exactly-once.
+events = Table(
+    "central_events",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("venue", String(64), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("occurred_at", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Index("ix_central_events_device", "device_id", "seq"),
+)
+
+admissions = Table(
+    "central_admissions",
+    metadata,
+    Column("scan_id", String(36), primary_key=True),
+    Column("venue", String(64), nullable=False),
+    Column("ticket_id", BigInteger, nullable=False),
+    Column("performance_id", BigInteger, nullable=True),
+    Column("movement", String(16), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("gate", String(64), nullable=False),
+    Column("scanned_at", String(40), nullable=False),
+    Index("ix_central_admissions_ticket", "venue", "ticket_id", "performance_id"),
+)
+
+incidents = Table(
+    "central_incidents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("venue", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),  # "double_admission"
+    Column("ticket_id", BigInteger, nullable=False),
+    Column("performance_id", BigInteger, nullable=True),
+    Column("first_scan_id", String(36), nullable=False),
+    Column("first_device", String(64), nullable=False),
+    Column("first_gate", String(64), nullable=False),
+    Column("first_at", String(40), nullable=False),
+    Column("second_scan_id", String(36), nullable=False),
+    Column("second_device", String(64), nullable=False),
+    Column("second_gate", String(64), nullable=False),
+    Column("second_at", String(40), nullable=False),
+    Column("detected_at", String(40), nullable=False),
+    UniqueConstraint("first_scan_id", "second_scan_id", name="uq_central_incidents_pair"),
+)
+
+rejections = Table(
+    "central_rejections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("venue", String(64), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("at", String(40), nullable=False),
+)
+
+# One row per received batch: ack_sent_at is set when the broker confirmed our ack (pending acks = NULL).
+batches = Table(
+    "central_batches",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("venue", String(64), nullable=False),
+    Column("device_id", String(64), nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("new_events", Integer, nullable=False),
+    Column("committed_at", String(40), nullable=False),
+    Column("ack_sent_at", String(40), nullable=True),
+)
+
+# Versions of what central published per venue: catalog, revocations, ticket list snapshot id and delta seq.
+published = Table(
+    "central_published",
+    metadata,
+    Column("venue", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False, server_default="0"),
+)
+
+# The venue's current ticket list (snapshot with deltas folded in), to answer resync requests.
+tickets = Table(
+    "central_tickets",
+    metadata,
+    Column("venue", String(64), primary_key=True),
+    Column("ticket_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("doc", Text, nullable=False),
+)

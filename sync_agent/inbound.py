@@ -1,0 +1,254 @@
+"""Inbound messages on a device: verify, validate, apply in one transaction — or reject, count and log.
+
+Nothing here raises to the caller: every message ends as an outcome ("applied", "ignored_old", or a rejection
+reason) counted in `sync_inbound_counters`. Central → device messages must carry a valid Ed25519 signature;
+peer admissions are unsigned (the broker ACL lets a device publish only under its own id) and are checked
+against the topic they came on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, delete, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from kiosk.adapters.store import tables as t
+from kiosk.adapters.store.engine import Store
+from kiosk.adapters.store.repositories import SqlCatalogStore, SqlTicketStore
+from kiosk.adapters.store.sync_tables import sync_commands
+from kiosk.domain.timeutil import parse_instant
+from sync_agent import messages as m
+from sync_agent.documents import catalog_from_doc, ticket_from_doc
+from sync_agent.signing import SignatureError, Verifier
+from sync_agent.status import count_inbound, get_state, set_state
+from sync_agent.topics import DeviceTopics, split_device_topic
+
+log = logging.getLogger("kiosk.sync.inbound")
+
+COMMAND_MAX_AGE = timedelta(days=1)
+APPLIED, IGNORED_OLD = "applied", "ignored_old"
+# sync_state keys
+CATALOG_VERSION, REVOCATIONS_VERSION = "catalog_msg_version", "revocations_version"
+TICKETS_SNAPSHOT, TICKETS_SEQ, DATA_AT = "tickets_snapshot_id", "tickets_seq", "data_at"
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
+
+
+def insert_peer_checkin(conn: Connection, adm: m.PeerAdmission) -> bool:
+    """A movement made at another door, recorded once (idempotent on scan_id). True when it was new."""
+    stmt = sqlite_insert(t.checkins).on_conflict_do_nothing(index_elements=["scan_id"])
+    result = conn.execute(
+        stmt,
+        {
+            "scan_id": adm.scan_id,
+            "ticket_id": adm.ticket_id,
+            "performance_id": adm.performance_id,
+            "movement": adm.movement,
+            "scanned_at": parse_instant(adm.scanned_at),
+            "device_id": adm.device_id,
+            "gate": adm.gate,
+            "list_id": adm.list_id,
+            "source": "peer",
+        },
+    )
+    return bool(result.rowcount)
+
+
+class InboundHandler:
+    """Applies one inbound message; `on_resync_needed` is called when the ticket list has a gap."""
+
+    def __init__(
+        self,
+        store: Store,
+        topics: DeviceTopics,
+        verifier: Verifier,
+        clock: Callable[[], datetime],
+        on_resync_needed: Callable[[str, int, int], None],
+    ) -> None:
+        self.store = store
+        self.topics = topics
+        self.venue = topics.venue_topics
+        self.verifier = verifier
+        self.clock = clock
+        self.on_resync_needed = on_resync_needed
+        self._tickets = SqlTicketStore()
+        self.data_changed = False
+        self._routes: dict[str, tuple[str, Callable[[Connection, bytes], str]]] = {
+            self.venue.catalog: ("catalog", self._catalog),
+            self.venue.tickets_snapshot: ("tickets_snapshot", self._snapshot),
+            self.venue.tickets_delta: ("tickets_delta", self._delta),
+            self.venue.revocations: ("revocations", self._revocations),
+            self.venue.admissions: ("central_admissions", self._central_admissions),
+            topics.cmd: ("command", self._command),
+        }
+
+    def kind_of(self, topic: str) -> str | None:
+        if topic in self._routes:
+            return self._routes[topic][0]
+        where = split_device_topic(topic)
+        if where and where[0] == self.topics.venue and where[2] == "admission":
+            return "peer_admission"
+        return None
+
+    def handle(self, topic: str, payload: bytes) -> str:
+        """Apply or reject `payload`; returns the outcome that was counted."""
+        kind = self.kind_of(topic) or "unknown_topic"
+        now = self.clock()
+        try:
+            with self.store.write() as conn:
+                if kind == "peer_admission":
+                    outcome = self._peer_admission(conn, topic, payload)
+                elif kind in ("unknown_topic",):
+                    raise Rejected("unknown_topic", topic)
+                else:
+                    outcome = self._routes[topic][1](conn, payload)
+                count_inbound(conn, kind, outcome, now)
+            return outcome
+        except (Rejected, m.MessageError, SignatureError) as exc:
+            reason = exc.reason
+            detail = getattr(exc, "detail", "")
+        except Exception as exc:  # a bug or a full disk must not stop the agent; the message is counted
+            log.exception("inbound %s failed", kind)
+            reason, detail = "error", type(exc).__name__
+        log.warning("rejected %s message on %s: %s %s", kind, topic, reason, detail)
+        try:
+            with self.store.write() as conn:
+                count_inbound(conn, kind, reason, now)
+        except Exception:
+            log.exception("could not count a rejected message")
+        return reason
+
+    def open_signed(self, payload: bytes, model: type[m.M]) -> m.M:
+        body = self.verifier.open(m.loads(payload))
+        return m.parse(model, body)
+
+    # ---- central → venue ----------------------------------------------------------------------------------
+
+    def _mark_data(self, conn: Connection) -> None:
+        set_state(conn, DATA_AT, self.clock().isoformat())
+        self.data_changed = True
+
+    def _catalog(self, conn: Connection, payload: bytes) -> str:
+        msg = self.open_signed(payload, m.CatalogMessage)
+        if msg.version <= int(get_state(conn, CATALOG_VERSION, "0")):
+            return IGNORED_OLD
+        catalog = catalog_from_doc(msg.catalog)
+        SqlCatalogStore().replace(conn, catalog)
+        set_state(conn, CATALOG_VERSION, str(msg.version))
+        self._mark_data(conn)
+        log.info("catalog %s (message version %d) applied", catalog.version, msg.version)
+        return APPLIED
+
+    def ticket_state(self, conn: Connection) -> tuple[int, int]:
+        return int(get_state(conn, TICKETS_SNAPSHOT, "0")), int(get_state(conn, TICKETS_SEQ, "0"))
+
+    def _snapshot(self, conn: Connection, payload: bytes) -> str:
+        msg = self.open_signed(payload, m.TicketSnapshot)
+        if (msg.snapshot_id, msg.seq) <= self.ticket_state(conn):
+            return IGNORED_OLD
+        records = [ticket_from_doc(d) for d in msg.tickets]
+        conn.execute(delete(t.tickets).where(t.tickets.c.source == "list"))
+        self._tickets.upsert(conn, records, source="list")
+        set_state(conn, TICKETS_SNAPSHOT, str(msg.snapshot_id))
+        set_state(conn, TICKETS_SEQ, str(msg.seq))
+        self._mark_data(conn)
+        log.info("ticket list snapshot %d@%d applied: %d tickets", msg.snapshot_id, msg.seq, len(records))
+        return APPLIED
+
+    def _delta(self, conn: Connection, payload: bytes) -> str:
+        msg = self.open_signed(payload, m.TicketDelta)
+        snapshot, seq = self.ticket_state(conn)
+        if msg.snapshot_id == snapshot and msg.seq <= seq:
+            return IGNORED_OLD
+        if msg.snapshot_id != snapshot or msg.seq != seq + 1:
+            self.on_resync_needed("gap", snapshot, seq)
+            raise Rejected("gap", f"have {snapshot}@{seq}, got {msg.snapshot_id}@{msg.seq}")
+        self._tickets.upsert(conn, [ticket_from_doc(d) for d in msg.upserts], source="list")
+        if msg.removed:
+            conn.execute(delete(t.tickets).where(t.tickets.c.ticket_id.in_(msg.removed)))
+        set_state(conn, TICKETS_SEQ, str(msg.seq))
+        self._mark_data(conn)
+        return APPLIED
+
+    def _revocations(self, conn: Connection, payload: bytes) -> str:
+        msg = self.open_signed(payload, m.Revocations)
+        if msg.version <= int(get_state(conn, REVOCATIONS_VERSION, "0")):
+            return IGNORED_OLD
+        for r in msg.revocations:
+            m.check_instant(r.revoked_at)
+        conn.execute(delete(t.revocations))  # the signed list is the whole truth, not an increment
+        for r in msg.revocations:
+            self._tickets.revoke(conn, r.ticket_id, r.reason, parse_instant(r.revoked_at))
+        set_state(conn, REVOCATIONS_VERSION, str(msg.version))
+        self._mark_data(conn)
+        return APPLIED
+
+    def _central_admissions(self, conn: Connection, payload: bytes) -> str:
+        msg = self.open_signed(payload, m.CentralAdmissions)
+        for adm in msg.admissions:
+            m.check_instant(adm.scanned_at)
+        new = sum(insert_peer_checkin(conn, a) for a in msg.admissions if a.device_id != self.topics.device)
+        return APPLIED if new else "duplicate"
+
+    def _command(self, conn: Connection, payload: bytes) -> str:
+        cmd = self.open_signed(payload, m.Command)
+        if cmd.device_id != self.topics.device:
+            raise Rejected("wrong_device", cmd.device_id)
+        issued = parse_instant(cmd.issued_at) if _is_instant(cmd.issued_at) else None
+        if issued is None or self.clock() - issued > COMMAND_MAX_AGE:
+            raise Rejected("expired", cmd.issued_at)
+        if conn.execute(sync_commands.select().where(sync_commands.c.command_id == cmd.command_id)).first():
+            return "duplicate"
+        result = self._run_command(conn, cmd)
+        conn.execute(
+            sync_commands.insert().values(
+                command_id=cmd.command_id, name=cmd.name, result=result, applied_at=self.clock()
+            )
+        )
+        log.info("command %s (%s) applied: %s", cmd.name, cmd.command_id, result)
+        return APPLIED
+
+    def _run_command(self, conn: Connection, cmd: m.Command) -> str:
+        if cmd.name == "ping":
+            return "pong"
+        if cmd.name == "resync_tickets":
+            snapshot, seq = self.ticket_state(conn)
+            self.on_resync_needed("command", snapshot, seq)
+            return "resync requested"
+        if cmd.name == "erase_holder":
+            ids = cmd.args.get("ticket_ids")
+            if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+                raise Rejected("bad_arguments", "erase_holder needs ticket_ids: [int]")
+            done = conn.execute(
+                update(t.tickets).where(t.tickets.c.ticket_id.in_(ids)).values(holder_name=None)
+            ).rowcount
+            return f"erased holder of {done} tickets"
+        raise Rejected("unknown_command", cmd.name)
+
+    # ---- venue peers --------------------------------------------------------------------------------------
+
+    def _peer_admission(self, conn: Connection, topic: str, payload: bytes) -> str:
+        adm = m.parse(m.PeerAdmission, m.loads(payload))
+        where = split_device_topic(topic)
+        assert where is not None
+        if adm.device_id != where[1]:
+            raise Rejected("device_mismatch", f"topic {where[1]} carries {adm.device_id}")
+        if adm.device_id == self.topics.device:
+            return "own"
+        m.check_instant(adm.scanned_at)
+        return APPLIED if insert_peer_checkin(conn, adm) else "duplicate"
+
+
+def _is_instant(text: str) -> bool:
+    try:
+        parse_instant(text)
+    except ValueError:
+        return False
+    return True

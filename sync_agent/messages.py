@@ -1,0 +1,205 @@
+"""Payload schemas of the sync protocol (pydantic v2). Each payload carries `v`, its schema version.
+
+Device → central payloads are plain JSON; central → device bodies travel inside a signed envelope
+(`sync_agent.signing`) and name their `type`, so a signature made for one topic cannot be replayed on another.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kiosk.domain.timeutil import parse_instant
+
+PROTOCOL_VERSION = 1
+MAX_BATCH = 2000
+M = TypeVar("M", bound=BaseModel)
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+EventId = Annotated[str, Field(min_length=1, max_length=36)]
+Kind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+Instant = Annotated[str, Field(min_length=10, max_length=40)]
+
+
+class MessageError(Exception):
+    """A payload that is not valid JSON or does not match its schema; `reason` is a stable short code."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# ---- device → central -------------------------------------------------------------------------------------
+
+
+class TxEvent(_Msg):
+    seq: int = Field(ge=1)
+    event_id: EventId
+    kind: Kind
+    occurred_at: Instant
+    payload: dict[str, Any]
+
+
+class TxBatch(_Msg):
+    v: Literal[1]
+    batch_id: Id
+    device_id: Id
+    events: list[TxEvent] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class PeerAdmission(_Msg):
+    """A movement recorded at one door, shared with the venue's other doors (and re-published by central)."""
+
+    v: Literal[1]
+    scan_id: EventId
+    ticket_id: int
+    performance_id: int | None = None
+    movement: Literal["entry", "reentry", "exit"]
+    device_id: Id
+    gate: Annotated[str, Field(min_length=1, max_length=64)]
+    list_id: int | None = None
+    scanned_at: Instant
+
+
+class DeviceStatus(_Msg):
+    v: Literal[1]
+    device_id: Id
+    online: bool
+    at: Instant
+    pending: int = 0
+    oldest_pending_age_s: float | None = None
+    last_ack_at: Instant | None = None
+    dead_letters: int = 0
+    data_age_s: float | None = None
+    catalog_version: str = ""
+
+
+class ResyncRequest(_Msg):
+    v: Literal[1]
+    device_id: Id
+    reason: str
+    snapshot_id: int = 0
+    seq: int = 0
+
+
+# ---- central → device (signed bodies) ---------------------------------------------------------------------
+
+
+class Rejection(_Msg):
+    event_id: EventId
+    reason: Annotated[str, Field(max_length=200)]
+
+
+class Ack(_Msg):
+    v: Literal[1]
+    type: Literal["ack"]
+    device_id: Id
+    batch_id: Id
+    acked: list[EventId]
+    rejected: list[Rejection] = []
+
+
+class CatalogMessage(_Msg):
+    v: Literal[1]
+    type: Literal["catalog"]
+    version: int = Field(ge=1)  # monotonic; a device ignores any version not newer than the one it holds
+    catalog: dict[str, Any]
+
+
+class TicketDoc(_Msg):
+    ticket_id: int
+    event_id: int
+    tariff_id: int
+    performance_id: int | None = None
+    pass_id: int | None = None
+    code: Annotated[str, Field(max_length=200)] | None = None
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
+    entries_allowed: int = Field(default=1, ge=0)
+    holder_name: Annotated[str, Field(max_length=200)] | None = None
+    status: Literal["valid", "cancelled"] = "valid"
+    order_ref: Annotated[str, Field(max_length=64)] | None = None
+
+
+class TicketSnapshot(_Msg):
+    v: Literal[1]
+    type: Literal["tickets_snapshot"]
+    snapshot_id: int = Field(ge=1)
+    seq: int = Field(ge=0)  # the last delta folded into this snapshot
+    tickets: list[TicketDoc]
+
+
+class TicketDelta(_Msg):
+    v: Literal[1]
+    type: Literal["tickets_delta"]
+    snapshot_id: int = Field(ge=1)
+    seq: int = Field(ge=1)
+    upserts: list[TicketDoc] = []
+    removed: list[int] = []
+
+
+class RevocationDoc(_Msg):
+    ticket_id: int
+    reason: Annotated[str, Field(max_length=200)] = ""
+    revoked_at: Instant
+
+
+class Revocations(_Msg):
+    v: Literal[1]
+    type: Literal["revocations"]
+    version: int = Field(ge=1)
+    revocations: list[RevocationDoc]
+
+
+class CentralAdmissions(_Msg):
+    v: Literal[1]
+    type: Literal["admissions"]
+    admissions: list[PeerAdmission]
+
+
+class Command(_Msg):
+    v: Literal[1]
+    type: Literal["command"]
+    command_id: EventId
+    device_id: Id
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    args: dict[str, Any] = {}
+    issued_at: Instant
+
+
+def loads(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MessageError("malformed_json", str(exc)[:120]) from exc
+
+
+def parse(model: type[M], data: Any) -> M:
+    """`data` validated as `model`; a wrong or missing `v` is reported as `unsupported_version`."""
+    if isinstance(data, dict) and data.get("v") != PROTOCOL_VERSION:
+        raise MessageError("unsupported_version", f"v={data.get('v')!r}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise MessageError("schema", f"{where}: {first.get('msg', '')}"[:160]) from exc
+
+
+def check_instant(text: str) -> None:
+    try:
+        parse_instant(text)
+    except ValueError as exc:
+        raise MessageError("schema", f"not an ISO instant: {text[:40]!r}") from exc
+
+
+def dumps(obj: BaseModel | dict[str, Any]) -> bytes:
+    data = obj.model_dump(mode="json") if isinstance(obj, BaseModel) else obj
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
