@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 
 import kiosk.adapters.store.print_tables  # print journal on the shared metadata
 import kiosk.adapters.store.sales_tables  # noqa: F401  (sales tables on the shared metadata)
-import kiosk.adapters.store.sync_tables  # sync agent tables on the shared metadata
+from kiosk.adapters.store import sync_tables as _sync_tables  # noqa: F401  (sync agent tables on the metadata)
 from kiosk.adapters.store.tables import metadata
 
 connection: Connection | None = context.config.attributes.get("connection")
