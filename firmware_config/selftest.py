@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import socket
 import sqlite3
 import ssl
-import subprocess
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +22,6 @@ from typing import Any
 from firmware_config.clock import last_central_time
 from firmware_config.schema import BrokerConfig, KioskConfig, PrinterConfig
 
-STX, ETX = b"\x02", b"\x03"
 # A device clock may trail central's last message by a little (central stamps before sending); more is wrong.
 CLOCK_BEHIND_TOLERANCE = timedelta(minutes=5)
 # Firmware built in 2026: a clock before this is an RTC that lost power.
@@ -66,70 +63,26 @@ def _timed(name: str, check: Callable[[], tuple[bool, str]]) -> CheckResult:
 # --- printer ---------------------------------------------------------------------------------------------
 
 
-def parse_host_status(reply: bytes) -> list[str]:
-    """Problems reported by a ~HS reply (three STX…ETX strings); empty when ready. ValueError if malformed."""
-    frames = [part.split(STX)[-1] for part in reply.split(ETX)[:-1]]
-    if len(frames) < 2:
-        raise ValueError(f"not a ~HS reply: {reply[:60]!r}")
-    first = frames[0].decode("ascii", "replace").strip().split(",")
-    second = frames[1].decode("ascii", "replace").strip().split(",")
-    if len(first) < 12 or len(second) < 11:
-        raise ValueError(f"short ~HS reply: {reply[:60]!r}")
-    # String 1: aaa,b(paper out),c(paused),dddd,eee,f(buffer full),g,h,iii,j(RAM corrupt),k(under temp),l(over temp)
-    # String 2: mmm,n,o(head up),p(ribbon out),q(thermal transfer mode),r,s,t,u,v,www
-    flags = {
-        "paper out": first[1],
-        "paused": first[2],
-        "receive buffer full": first[5],
-        "RAM corrupt": first[9],
-        "head too cold": first[10],
-        "head too hot": first[11],
-        "head open": second[2],
-        # Ribbon-out only matters when printing with a ribbon (thermal transfer); direct thermal stock has none.
-        "ribbon out": second[3] if second[4].strip() == "1" else "0",
-    }
-    problems = [name for name, flag in flags.items() if flag.strip() == "1"]
-    return problems
-
-
-def query_host_status(host: str, port: int, timeout: float) -> bytes:
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.settimeout(timeout)
-        sock.sendall(b"~HS\r\n")
-        reply = b""
-        deadline = time.monotonic() + timeout
-        while reply.count(ETX) < 3 and time.monotonic() < deadline:
-            chunk = sock.recv(1024)
-            if not chunk:
-                break
-            reply += chunk
-    return reply
-
-
 def check_printer(printer: PrinterConfig, timeout: float) -> tuple[bool, str]:
+    """Ask the printer's status the way the kiosk will (the shared Zebra/CUPS adapters): ~HS, then ~HQES."""
+    from kiosk.adapters.zebra import PrinterStatus, ZebraPrinter
+
+    status: PrinterStatus
     if printer.transport == "cups":
-        lpstat = shutil.which("lpstat")
-        if lpstat is None:
-            return False, "transport cups but lpstat (CUPS client) is not installed"
-        done = subprocess.run(  # noqa: S603 - fixed binary, queue name from the validated config
-            [lpstat, "-p", str(printer.cups_queue)], capture_output=True, text=True, timeout=timeout, check=False
-        )
-        text = (done.stdout + done.stderr).strip()
-        return done.returncode == 0 and "disabled" not in text, f"CUPS queue {printer.cups_queue}: {text}"
-    where = f"{printer.host}:{printer.port}"
-    try:
-        reply = query_host_status(printer.host, printer.port, timeout)
-    except TimeoutError:
-        return False, f"{where}: no answer within {timeout:g} s (switched off? wrong address?)"
-    except OSError as exc:
-        return False, f"{where}: unreachable ({exc.strerror or exc})"
-    try:
-        problems = parse_host_status(reply)
-    except ValueError as exc:
-        return False, f"{where}: {exc}"
-    if problems:
-        return False, f"{where}: answers ~HS but not ready: {', '.join(problems)}"
-    return True, f"{where}: ready"
+        from kiosk.adapters.cups_printer import CupsPrinter
+
+        where = f"CUPS queue {printer.cups_queue}"
+        status = CupsPrinter(str(printer.cups_queue)).status()
+    else:
+        where = f"{printer.host}:{printer.port}"
+        zebra = ZebraPrinter(printer.host, printer.port, connect_timeout=timeout, read_timeout=timeout)
+        status = zebra.host_status()
+    if not status.reachable:
+        return False, f"{where}: unreachable or no status answer ({status.detail})"
+    if not status.ready:
+        return False, f"{where}: answers ~HS but is not ready: {', '.join(status.faults)}"
+    waiting = f", {status.formats_in_buffer} label(s) waiting" if status.formats_in_buffer else ""
+    return True, f"{where}: ready{waiting}"
 
 
 # --- broker ----------------------------------------------------------------------------------------------
@@ -181,28 +134,6 @@ def check_broker(broker: BrokerConfig, client_id: str, timeout: float) -> tuple[
 # --- camera ----------------------------------------------------------------------------------------------
 
 
-def _frames(source: int | str, width: int, height: int, fps: int, mjpg: bool, count: int) -> Iterator[Any]:
-    import cv2
-
-    capture = cv2.VideoCapture(source) if isinstance(source, str) else cv2.VideoCapture(source, cv2.CAP_V4L2)
-    try:
-        if not capture.isOpened():
-            raise OSError(f"cannot open camera {source}")
-        if not isinstance(source, str) or source.startswith("/dev/"):
-            if mjpg:
-                capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
-            capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-            capture.set(cv2.CAP_PROP_FPS, fps)
-        for _ in range(count):
-            ok, frame = capture.read()
-            if not ok or frame is None:
-                return
-            yield frame
-    finally:
-        capture.release()
-
-
 def _decode_test_code(size: tuple[int, int]) -> tuple[bool, str]:
     """Decode a generated test ticket at the camera's frame size through the kiosk's own decoder."""
     text = "SELFTEST-" + secrets.token_hex(4).upper()
@@ -214,18 +145,42 @@ def _decode_test_code(size: tuple[int, int]) -> tuple[bool, str]:
     return text in found, f"test code {'decoded' if text in found else 'NOT decoded'}"
 
 
+def _grab(source: Any, count: int, timeout: float) -> list[Any]:
+    frames: list[Any] = []
+    source.start()
+    try:
+        deadline, after = time.monotonic() + timeout, 0
+        while len(frames) < count and time.monotonic() < deadline:
+            got = source.next_frame(after, timeout=max(deadline - time.monotonic(), 0.01))
+            if got is None:
+                continue
+            after, frame = got
+            frames.append(frame)
+    finally:
+        source.stop()
+    return frames
+
+
 def check_camera(config: KioskConfig, options: SelftestOptions) -> tuple[bool, str]:
+    """Frames arrive from the configured camera (the kiosk's own frame source), and a test code decodes."""
+    from kiosk.adapters.camera import CameraSettings, OpenCvCamera, VideoFileSource
+
     camera = config.camera
-    source: int | str = options.camera_source if options.camera_source is not None else camera.device
+    source: Any
+    if options.camera_source is not None:
+        name, source = options.camera_source, VideoFileSource(options.camera_source)
+    else:
+        settings = CameraSettings(camera.device, camera.width, camera.height, camera.fps, camera.mjpg)
+        name, source = str(camera.device), OpenCvCamera(settings)
     start = time.monotonic()
-    frames = list(_frames(source, camera.width, camera.height, camera.fps, camera.mjpg, options.camera_frames))
+    frames = _grab(source, options.camera_frames, max(options.timeout, 1.0))
     elapsed = time.monotonic() - start
     if not frames:
-        return False, f"camera {source}: no frames (unplugged, busy, or wrong device?)"
+        status = source.status()
+        return False, f"camera {name}: no frames ({status.detail or status.state}; unplugged, busy, wrong device?)"
     height, width = frames[0].shape[:2]
     decoded_ok, decoded = _decode_test_code((width, height))
-    detail = f"camera {source}: {len(frames)} frames {width}x{height} in {elapsed:.2f} s; {decoded}"
-    return decoded_ok, detail
+    return decoded_ok, f"camera {name}: {len(frames)} frames {width}x{height} in {elapsed:.2f} s; {decoded}"
 
 
 # --- clock, disk, database -------------------------------------------------------------------------------
