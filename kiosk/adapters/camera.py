@@ -174,7 +174,7 @@ def valid_frame(frame: Any) -> str | None:
     """Why a frame is unusable, or None when it is fine."""
     if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8:
         return "not an 8-bit image"
-    if frame.ndim not in (2, 3) or min(frame.shape[:2]) < 8 or max(frame.shape[:2]) > MAX_SIDE:
+    if frame.ndim not in (2, 3) or min(frame.shape[:2]) < 1 or max(frame.shape[:2]) > MAX_SIDE:
         return f"unusable frame shape {getattr(frame, 'shape', None)}"
     return None
 

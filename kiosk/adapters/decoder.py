@@ -62,8 +62,8 @@ def to_gray(frame: Any) -> Frame:
     if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] not in (1, 3, 4)):
         raise FrameError(f"frame has shape {frame.shape}, expected HxW, HxWx3 or HxWx4")
     h, w = frame.shape[:2]
-    if h < 8 or w < 8 or h > MAX_SIDE or w > MAX_SIDE:
-        raise FrameError(f"frame size {w}x{h} is outside 8..{MAX_SIDE} pixels")
+    if h < 1 or w < 1 or h > MAX_SIDE or w > MAX_SIDE:  # one row is fine: a line-scan image of a barcode
+        raise FrameError(f"frame size {w}x{h} is outside 1..{MAX_SIDE} pixels")
     if frame.ndim == 2:
         return frame
     if frame.shape[2] == 1:
@@ -140,7 +140,7 @@ def _resize(gray: Frame, scale: float, invert: bool = False) -> Frame:
     out = gray
     if scale < 1.0:
         h, w = gray.shape
-        size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
         out = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     return np.asarray(cv2.bitwise_not(out), dtype=np.uint8) if invert else out
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -50,8 +51,15 @@ class TicketScene:
     seed: int = 0
 
 
+@lru_cache(maxsize=64)
 def code_matrix(text: str, fmt: str = "qr_code") -> Frame:
-    """The symbol at one pixel per module, black on white, with its quiet zone."""
+    """The symbol at one pixel per module, black on white, with its quiet zone (read-only, cached)."""
+    img = _code_matrix(text, fmt)
+    img.setflags(write=False)
+    return img
+
+
+def _code_matrix(text: str, fmt: str) -> Frame:
     if fmt == "qr_code":
         import segno
 
@@ -71,7 +79,12 @@ def code_matrix(text: str, fmt: str = "qr_code") -> Frame:
 
 
 def background(size: tuple[int, int], seed: int = 0) -> Frame:
-    """A foyer-ish scene with no code in it: gradients, a few objects, signage text, mild sensor texture."""
+    """A foyer-ish scene with no code in it: gradients, a few objects, signage text."""
+    return _background(size, seed).copy()
+
+
+@lru_cache(maxsize=8)
+def _background(size: tuple[int, int], seed: int) -> Frame:
     w, h = size
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -162,13 +175,21 @@ def _camera_effects(img: Frame, scene: TicketScene, quad: npt.NDArray[np.float32
     if scene.blur > 0:
         out = np.asarray(cv2.GaussianBlur(out, (0, 0), scene.blur), dtype=np.float32)
     if scene.noise > 0:
-        out += rng.normal(0, scene.noise, out.shape).astype(np.float32)
+        out += _noise(out.shape, scene.seed) * scene.noise
     frame = out.clip(0, 255).astype(np.uint8)
     if scene.jpeg_quality > 0:
         ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, scene.jpeg_quality])
         if ok:
             frame = np.asarray(cv2.imdecode(buf, cv2.IMREAD_COLOR), dtype=np.uint8)
     return frame
+
+
+@lru_cache(maxsize=4)
+def _noise(shape: tuple[int, ...], seed: int) -> npt.NDArray[np.float32]:
+    """Unit sensor noise, drawn once per frame size (drawing it per frame was most of the rendering time)."""
+    noise = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    noise.setflags(write=False)
+    return noise
 
 
 def conditions(text: str, size: tuple[int, int] = (1280, 720), fmt: str = "qr_code") -> dict[str, TicketScene]:
