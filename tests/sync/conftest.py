@@ -197,3 +197,42 @@ def assert_exactly_once(store: Store, engine: Engine) -> None:
 
 def open_device_store(path: Path) -> Store:
     return open_store(path, create=True)
+
+
+def queue_events(store: Store, n: int, device: str, *, start_ticket: int = 1_000_000) -> list[str]:
+    """`n` outbox events as the scanning service writes them (checkins and failed scans), in one transaction."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from kiosk.domain.outbox import EventKind, OutboxEvent
+    from kiosk.domain.timeutil import iso
+
+    base = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
+    ids = []
+    outbox = SqlOutboxStore()
+    with store.write() as conn:
+        for i in range(n):
+            eid = str(uuid.uuid4())
+            at = base + timedelta(milliseconds=i)
+            admitted = i % 4 != 3
+            payload = {
+                "v": 1,
+                "scan_id": eid,
+                "device_id": device,
+                "gate": "main",
+                "list_id": 1,
+                "direction": "entry",
+                "verdict": "valid" if admitted else "unknown",
+                "detail": "",
+                "ticket_id": start_ticket + i if admitted else None,
+                "performance_id": 12 if admitted else None,
+                "scanned_at": iso(at),
+            }
+            if admitted:
+                payload["movement"] = "entry"
+            else:
+                payload["text_prefix"] = "JUNK"
+            kind = EventKind.CHECKIN if admitted else EventKind.FAILED_SCAN
+            outbox.append(conn, OutboxEvent(eid, kind, at, payload))
+            ids.append(eid)
+    return ids
