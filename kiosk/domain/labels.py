@@ -126,15 +126,19 @@ def format_when(at: datetime, lang: str) -> str:
     """'samedi 28 novembre 2026 19:30' — the venue's wall clock in the buyer's language."""
     local = utc(at).astimezone(VENUE_TZ)
     loc = f"{norm_lang(lang)}_CH"
-    return f"{format_date(local.date(), 'full', locale=loc)} {format_time(local.time(), 'HH:mm', locale=loc)}"
+    return clean_text(
+        f"{format_date(local.date(), 'full', locale=loc)} {format_time(local.time(), 'HH:mm', locale=loc)}"
+    )
 
 
 def format_day(at: datetime, lang: str) -> str:
-    return format_date(utc(at).astimezone(VENUE_TZ).date(), "medium", locale=f"{norm_lang(lang)}_CH")
+    return clean_text(format_date(utc(at).astimezone(VENUE_TZ).date(), "medium", locale=f"{norm_lang(lang)}_CH"))
 
 
 def format_chf(amount: Decimal, lang: str) -> str:
-    return format_currency(amount, "CHF", locale=f"{norm_lang(lang)}_CH")
+    """'CHF 1'250.00' / '45,00 CHF': Babel's Swiss format, with plain spaces and apostrophes (font 0 has them)."""
+    text = format_currency(amount, "CHF", locale=f"{norm_lang(lang)}_CH")
+    return clean_text(text.replace("\u2019", "'"))
 
 
 class LabelError(ValueError):
