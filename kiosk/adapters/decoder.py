@@ -98,6 +98,7 @@ class ZxingDecoder:
     """zxing-cpp with our options; `scale` < 1 decodes a downscaled copy and maps corners back."""
 
     scale: float = 1.0
+    scale_above: int = 0  # apply `scale` only to frames at least this wide/tall (a small frame has no pixel to spare)
     invert: bool = False
     try_rotate: bool = True
     try_invert: bool = True
@@ -115,7 +116,8 @@ class ZxingDecoder:
 
     def decode(self, frame: Frame) -> list[DecodedCode]:
         gray = to_gray(frame)
-        small = _resize(gray, self.scale, self.invert)
+        scale = self.scale if max(gray.shape) >= self.scale_above else 1.0
+        small = _resize(gray, scale, self.invert)
         found = self._zx.read_barcodes(
             small,
             formats=self._formats,
@@ -124,7 +126,7 @@ class ZxingDecoder:
             try_invert=self.try_invert,
             text_mode=self._zx.TextMode.Plain,
         )
-        back = 1.0 / self.scale
+        back = 1.0 / scale
         out = []
         for b in found:
             p = b.position
@@ -226,7 +228,7 @@ class Pass:
 def camera_passes() -> list[Pass]:
     """Pass 0 runs on every frame; the others take turns, one per frame (order measured, see docs/scanner.md)."""
     passes = [
-        Pass("zxing-half", ZxingDecoder(scale=0.5, try_downscale=False, name="zxing-half")),
+        Pass("zxing-half", ZxingDecoder(scale=0.5, scale_above=1000, try_downscale=False, name="zxing-half")),
         Pass("zxing", ZxingDecoder(try_downscale=False)),
         Pass("zxing-inverted", ZxingDecoder(invert=True, try_invert=False, try_downscale=False, name="zxing-inv")),
     ]
