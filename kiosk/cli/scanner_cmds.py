@@ -141,13 +141,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        before = pipeline.status().source  # how the source was doing before we stopped it
         pipeline.stop()
         store.close()
     status = pipeline.status()
+    source = status.source if before.state.value == "running" else before
     summary = {
         "source": args.source,
-        "state": status.source.state.value,
-        "detail": status.source.detail,
+        "state": source.state.value,
+        "detail": source.detail,
         "frames": status.frames,
         "scans": status.scans,
         "bad_frames": status.source.bad_frames,
@@ -155,7 +157,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         "last_error": status.last_error,
     }
     print(f"kiosk scan: {summary}", file=sys.stderr)
-    return 1 if status.source.state.value == "failed" else 0
+    return 1 if source.state.value in ("failed", "unavailable") else 0
 
 
 def _run_until_done(pipeline: Any, seconds: float | None) -> None:
