@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -148,18 +149,12 @@ class SyncAgent:
         self.counters.connects += 1
         self._backoff.reset()
         v = self.topics.venue_topics
-        client.subscribe(
-            [
-                (self.topics.ack, 1),
-                (self.topics.cmd, 1),
-                (v.catalog, 1),
-                (v.tickets_snapshot, 1),
-                (v.tickets_delta, 1),
-                (v.revocations, 1),
-                (v.admissions, 1),
-                (v.peer_admissions, 1),
-            ]
-        )
+        qos1 = SubscribeOptions(qos=1)
+        topics = [self.topics.ack, self.topics.cmd, v.catalog, v.tickets_snapshot, v.tickets_delta, v.revocations]
+        subs = [(topic, qos1) for topic in (*topics, v.admissions)]
+        # No Local: the broker does not echo this door's own admissions back to it.
+        subs.append((v.peer_admissions, SubscribeOptions(qos=1, noLocal=True)))
+        client.subscribe(subs)
         # Whatever was in flight on the old connection is sent again; central dedupes.
         self._reset_inflight()
         self._status_dirty = True
@@ -295,24 +290,29 @@ class SyncAgent:
                 .order_by(t.outbox.c.seq)
                 .limit(1000)
             ).all()
+        admissions = []
         for r in rows:
             p = json.loads(r.payload)
             try:
-                adm = m.PeerAdmission(
-                    v=1,
-                    scan_id=p["scan_id"],
-                    ticket_id=p["ticket_id"],
-                    performance_id=p.get("performance_id"),
-                    movement=p["movement"],
-                    device_id=self.s.device,
-                    gate=p["gate"],
-                    list_id=p.get("list_id"),
-                    scanned_at=p["scanned_at"],
+                admissions.append(
+                    m.PeerAdmission(
+                        v=1,
+                        scan_id=p["scan_id"],
+                        ticket_id=p["ticket_id"],
+                        performance_id=p.get("performance_id"),
+                        movement=p["movement"],
+                        device_id=self.s.device,
+                        gate=p["gate"],
+                        list_id=p.get("list_id"),
+                        scanned_at=p["scanned_at"],
+                    )
                 )
             except (KeyError, ValueError):
                 continue  # not an admission central would accept either; it travels to central as it is
-            self.client.publish(self.topics.admission, m.dumps(adm), qos=1)
-            self.counters.peer_published += 1
+        if admissions:
+            msg = m.PeerAdmissions(v=1, device_id=self.s.device, admissions=admissions)
+            self.client.publish(self.topics.admission, m.dumps(msg), qos=1)
+            self.counters.peer_published += len(admissions)
         new_top = rows[-1].seq if rows else top
         if new_top != self._peer_seq:
             self._peer_seq = new_top

@@ -235,15 +235,17 @@ class InboundHandler:
     # ---- venue peers --------------------------------------------------------------------------------------
 
     def _peer_admission(self, conn: Connection, topic: str, payload: bytes) -> str:
-        adm = m.parse(m.PeerAdmission, m.loads(payload))
+        msg = m.parse(m.PeerAdmissions, m.loads(payload))
         where = split_device_topic(topic)
         assert where is not None
-        if adm.device_id != where[1]:
-            raise Rejected("device_mismatch", f"topic {where[1]} carries {adm.device_id}")
-        if adm.device_id == self.topics.device:
+        if msg.device_id != where[1] or any(a.device_id != where[1] for a in msg.admissions):
+            raise Rejected("device_mismatch", f"topic {where[1]} carries {msg.device_id}")
+        if msg.device_id == self.topics.device:
             return "own"
-        m.check_instant(adm.scanned_at)
-        return APPLIED if insert_peer_checkin(conn, adm) else "duplicate"
+        for adm in msg.admissions:
+            m.check_instant(adm.scanned_at)
+        new = sum(insert_peer_checkin(conn, adm) for adm in msg.admissions)
+        return APPLIED if new else "duplicate"
 
 
 def _is_instant(text: str) -> bool:

@@ -68,6 +68,14 @@ class PeerAdmission(_Msg):
     scanned_at: Instant
 
 
+class PeerAdmissions(_Msg):
+    """What a door publishes on its own `admission` topic: its new movements, oldest first."""
+
+    v: Literal[1]
+    device_id: Id
+    admissions: list[PeerAdmission] = Field(min_length=1, max_length=MAX_BATCH)
+
+
 class DeviceStatus(_Msg):
     v: Literal[1]
     device_id: Id

@@ -7,6 +7,7 @@ lost ack, a broker redelivery, two central instances) changes nothing the second
 from __future__ import annotations
 
 import json
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -119,9 +120,7 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch) -> IngestResult:
         [{**a.model_dump(exclude={"v", "list_id"}), "venue": venue} for a in admissions],
         ["scan_id"],
     )
-    for adm in admissions:
-        if adm.movement == "entry":
-            result.incidents += _check_double(conn, venue, adm, at)
+    result.incidents = _check_doubles(conn, venue, [a for a in admissions if a.movement == "entry"], at)
     _insert_ignore(
         conn,
         ct.batches,
@@ -142,58 +141,55 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch) -> IngestResult:
     return result
 
 
-def _check_double(conn: Connection, venue: str, adm: PeerAdmission, at: str) -> int:
-    """Entries of one ticket for one performance by two devices are a double admission (one incident per pair)."""
-    if conn.dialect.name == "postgresql":
-        # Two central instances judging two entries of one ticket at once must see each other: serialise per ticket.
-        conn.execute(select(func.pg_advisory_xact_lock(adm.ticket_id)))
-    a = ct.admissions.c
-    first = conn.execute(
-        select(ct.admissions)
-        .where(
-            a.venue == venue,
-            a.ticket_id == adm.ticket_id,
-            a.movement == "entry",
-            a.scan_id != adm.scan_id,
-            a.device_id != adm.device_id,
-            (a.performance_id == adm.performance_id) if adm.performance_id is not None else a.performance_id.is_(None),
-        )
-        .order_by(a.scanned_at)
-        .limit(1)
-    ).first()
-    if first is None:
+def _check_doubles(conn: Connection, venue: str, entries: list[PeerAdmission], at: str) -> int:
+    """Entries of one ticket for one performance by two devices are a double admission (one incident per pair).
+
+    One query per batch: every entry already stored for the batch's tickets, then the pairs in Python.
+    """
+    if not entries:
         return 0
-    mine = {"scan_id": adm.scan_id, "device_id": adm.device_id, "gate": adm.gate, "scanned_at": adm.scanned_at}
-    theirs = {
-        "scan_id": first.scan_id,
-        "device_id": first.device_id,
-        "gate": first.gate,
-        "scanned_at": first.scanned_at,
-    }
-    early, late = sorted((theirs, mine), key=lambda x: (x["scanned_at"], x["scan_id"]))
-    _insert_ignore(
-        conn,
-        ct.incidents,
-        [
+    if conn.dialect.name == "postgresql":
+        # Two central instances judging two entries of one ticket at once must see each other: serialise per venue.
+        conn.execute(select(func.pg_advisory_xact_lock(zlib.crc32(venue.encode()))))
+    a = ct.admissions.c
+    known: dict[tuple[int, int | None], list[Any]] = {}
+    tickets = sorted({e.ticket_id for e in entries})
+    for chunk in range(0, len(tickets), 500):
+        rows = conn.execute(
+            select(a.scan_id, a.ticket_id, a.performance_id, a.device_id, a.gate, a.scanned_at).where(
+                a.venue == venue, a.movement == "entry", a.ticket_id.in_(tickets[chunk : chunk + 500])
+            )
+        )
+        for r in rows:
+            known.setdefault((r.ticket_id, r.performance_id), []).append(r)
+    incidents = []
+    for adm in entries:
+        others = [r for r in known.get((adm.ticket_id, adm.performance_id), ()) if r.device_id != adm.device_id]
+        if not others:
+            continue
+        first = min(others, key=lambda r: (r.scanned_at, r.scan_id))
+        mine = (adm.scanned_at, adm.scan_id, adm.device_id, adm.gate)
+        theirs = (first.scanned_at, first.scan_id, first.device_id, first.gate)
+        early, late = sorted((mine, theirs))
+        incidents.append(
             {
                 "venue": venue,
                 "kind": "double_admission",
                 "ticket_id": adm.ticket_id,
                 "performance_id": adm.performance_id,
-                "first_scan_id": early["scan_id"],
-                "first_device": early["device_id"],
-                "first_gate": early["gate"],
-                "first_at": early["scanned_at"],
-                "second_scan_id": late["scan_id"],
-                "second_device": late["device_id"],
-                "second_gate": late["gate"],
-                "second_at": late["scanned_at"],
+                "first_at": early[0],
+                "first_scan_id": early[1],
+                "first_device": early[2],
+                "first_gate": early[3],
+                "second_at": late[0],
+                "second_scan_id": late[1],
+                "second_device": late[2],
+                "second_gate": late[3],
                 "detected_at": at,
             }
-        ],
-        ["first_scan_id", "second_scan_id"],
-    )
-    return 1
+        )
+    _insert_ignore(conn, ct.incidents, incidents, ["first_scan_id", "second_scan_id"])
+    return len(incidents)
 
 
 def mark_ack_sent(conn: Connection, device_id: str, batch_id: str) -> None:

@@ -1,0 +1,158 @@
+"""Sync figures: drain 10k queued events device → broker → central DB → ack → device marked (events/s), the
+ratio to a raw paho QoS 1 publish loop on the same broker in the same run, and peer admission latency A → B.
+
+    .venv/bin/python bench/bench_sync.py [--events 10000] [--runs 3] [--peer 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kiosk.adapters.store import tables as t
+from kiosk.adapters.store.engine import open_store
+from kiosk.services.demo_venue import build_demo_venue, install_demo_venue
+from kiosk.services.scanning import ScanningService
+from sync_agent.agent import AgentSettings, SyncAgent
+from sync_agent.mqtt import BrokerSettings
+from sync_agent.signing import Signer, Verifier, load_or_create_private_key
+from tests.fixtures.broker import MosquittoBroker, mosquitto_binary
+from tests.sync.conftest import DEMO_NOW_FOR_BENCH, pending, queue_events
+
+
+def raw_publish_rate(broker: MosquittoBroker, n: int, size: int) -> float:
+    """Events/s of a bare paho loop: n QoS 1 publishes of `size` bytes, until the last PUBACK."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="raw-bench", protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(100)
+    client.max_queued_messages_set(0)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    payload = b"x" * size
+    t0 = time.perf_counter()
+    infos = [client.publish("bench/raw", payload, qos=1) for _ in range(n)]
+    for info in infos:
+        info.wait_for_publish(30)
+    elapsed = time.perf_counter() - t0
+    client.disconnect()
+    client.loop_stop()
+    return n / elapsed
+
+
+def drain_rate(broker: MosquittoBroker, keys: Path, pub: Verifier, n: int, work: Path, run: int) -> float:
+    central_db = work / f"central{run}.sqlite"
+    exe = Path(sys.executable).parent / "kiosk-central"
+    central = subprocess.Popen(
+        [str(exe), "--db", str(central_db), "--broker", broker.url, "--key", str(keys), "--client-id", f"c{run}",
+         "--log-level", "WARNING"]
+    )  # fmt: skip
+    store = open_store(work / f"dev{run}.sqlite", create=True)
+    queue_events(store, n, f"door-{run}")
+    time.sleep(1.0)  # central connected and subscribed
+    agent = SyncAgent(store, AgentSettings("lac", f"door-{run}", BrokerSettings(broker.host, broker.port)), pub)
+    stop = threading.Event()
+    thread = threading.Thread(target=agent.run, args=(stop,))
+    t0 = time.perf_counter()
+    thread.start()
+    while pending(store):
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    thread.join()
+    central.terminate()
+    central.wait(10)
+    store.close()
+    return n / elapsed
+
+
+def peer_latency(broker: MosquittoBroker, pub: Verifier, work: Path, count: int) -> list[float]:
+    """Door A admits a ticket; time until door B's store holds the admission (central is not running)."""
+    db_a, db_b = work / "peer_a.sqlite", work / "peer_b.sqlite"
+    store_a = open_store(db_a, create=True)
+    venue = build_demo_venue(DEMO_NOW_FOR_BENCH, count * 4, seed=5)
+    install_demo_venue(store_a, venue, None, DEMO_NOW_FOR_BENCH)
+    store_a.close()
+    shutil.copy(db_a, db_b)
+    store_a, store_b = open_store(db_a), open_store(db_b)
+    agents, stop = [], threading.Event()
+    for dev, store in (("peer-a", store_a), ("peer-b", store_b)):
+        agent = SyncAgent(store, AgentSettings("lac", dev, BrokerSettings(broker.host, broker.port)), pub)
+        agents.append(threading.Thread(target=agent.run, args=(stop,)))
+        agents[-1].start()
+    time.sleep(1.0)
+    clock = iter(DEMO_NOW_FOR_BENCH + timedelta(seconds=i) for i in range(10**6))
+    scanning = ScanningService(store_a, "peer-a", clock=lambda: next(clock))
+    valid = [code for code, verdict in venue.expected if verdict == "valid"][:count]
+    lat = []
+    for code in valid:
+        result = scanning.scan(code, "main")
+        t0 = time.perf_counter()
+        while True:
+            with store_b.read() as conn:
+                row = conn.execute(select(t.checkins.c.scan_id).where(t.checkins.c.scan_id == result.scan_id)).first()
+            if row is not None:
+                break
+            if time.perf_counter() - t0 > 5:
+                raise RuntimeError("peer admission did not arrive within 5 s")
+            time.sleep(0.001)
+        lat.append((time.perf_counter() - t0) * 1000)
+    stop.set()
+    for th in agents:
+        th.join()
+    return lat
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=10_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--peer", type=int, default=30)
+    args = ap.parse_args()
+    binary = mosquitto_binary()
+    if binary is None:
+        sys.exit("mosquitto is not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        broker = MosquittoBroker(binary, work / "broker", durable=True)
+        broker.start()
+        key_file = work / "central.key"
+        pub = Verifier([Signer(load_or_create_private_key(key_file)).public])
+        try:
+            raws, drains = [], []
+            for run in range(args.runs):
+                raws.append(raw_publish_rate(broker, args.events, 330))
+                drains.append(drain_rate(broker, key_file, pub, args.events, work, run))
+                print(f"run {run}: raw paho QoS1 {raws[-1]:,.0f} msg/s, drain {drains[-1]:,.0f} events/s")
+            raw_m, drain_m = statistics.median(raws), statistics.median(drains)
+            print(f"drain {args.events} events acked end to end: median {drain_m:,.0f} events/s (target >= 2,000)")
+            print(f"raw paho QoS1 publish loop, one message per event: median {raw_m:,.0f} msg/s")
+            print(f"ratio drain / raw: {drain_m / raw_m:.2f}")
+            lat = peer_latency(broker, pub, work, args.peer)
+            print(
+                f"peer admission door A -> door B ({len(lat)} scans, central down): "
+                f"median {statistics.median(lat):.1f} ms, p95 {pct(lat, 95):.1f} ms, max {max(lat):.1f} ms"
+            )
+        finally:
+            broker.kill()
+
+
+if __name__ == "__main__":
+    main()
