@@ -1,0 +1,123 @@
+"""Venue peers and double admissions: door B learns door A's admission through the broker with central down;
+two doors admitting one ticket offline become exactly one incident in central."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.adapters.store import tables as t
+from kiosk.adapters.store.engine import Store, open_store
+from kiosk.services.demo_venue import DemoVenue, build_demo_venue, install_demo_venue
+from kiosk.services.scanning import ScanningService
+from tests.conftest import DEMO_NOW
+from tests.sync.conftest import VENV_BIN, pending, wait_until
+
+pytestmark = pytest.mark.broker
+
+
+def two_doors(tmp_path: Path) -> tuple[Store, Store, DemoVenue]:
+    venue = build_demo_venue(DEMO_NOW, 40, seed=11)
+    stores = []
+    for name in ("a", "b"):
+        store = open_store(tmp_path / f"door-{name}.sqlite", create=True)
+        install_demo_venue(store, venue, None, DEMO_NOW)
+        stores.append(store)
+    return stores[0], stores[1], venue
+
+
+def scanner(store: Store, device: str) -> ScanningService:
+    clock = iter(DEMO_NOW + timedelta(seconds=i) for i in range(10_000))
+    return ScanningService(store, device, clock=lambda: next(clock))
+
+
+def valid_codes(venue: DemoVenue) -> list[str]:
+    return [code for code, verdict in venue.expected if verdict == "valid"]
+
+
+def test_door_b_reads_already_used_within_a_second_with_central_down(
+    mosquitto, keys, start_agent, tmp_path: Path
+) -> None:
+    store_a, store_b, venue = two_doors(tmp_path)
+    a = start_agent(store_a, mosquitto, "door-a", keys)
+    b = start_agent(store_b, mosquitto, "door-b", keys)
+    wait_until(lambda: a.agent.online and b.agent.online, what="both agents online")
+    time.sleep(0.3)  # subscriptions granted
+    code = valid_codes(venue)[0]
+    first = scanner(store_a, "door-a").scan(code, "main")
+    assert first.verdict.code.value == "valid"
+    t0 = time.monotonic()
+
+    def learned() -> bool:
+        with store_b.read() as conn:
+            row = conn.execute(select(t.checkins).where(t.checkins.c.scan_id == first.scan_id)).first()
+        return row is not None and row.source == "peer" and row.device_id == "door-a"
+
+    wait_until(learned, timeout=1.0, what="door B to learn door A's admission")
+    assert time.monotonic() - t0 < 1.0
+    second = scanner(store_b, "door-b").scan(code, "main")
+    assert second.verdict.code.value == "already_used"
+    assert second.verdict.first_use is not None and second.verdict.first_use.device_id == "door-a"
+    # Central never ran: A's events are still pending — the peers did not need it.
+    assert pending(store_a) >= 1
+
+
+def test_two_doors_admitting_one_ticket_offline_make_one_incident(
+    mosquitto, keys, start_central, start_agent, tmp_path: Path
+) -> None:
+    store_a, store_b, venue = two_doors(tmp_path)
+    code = valid_codes(venue)[1]
+    assert scanner(store_a, "door-a").scan(code, "main").verdict.code.value == "valid"
+    assert scanner(store_b, "door-b").scan(code, "vip").verdict.code.value != "valid"  # wrong gate: no admission
+    assert scanner(store_b, "door-b").scan(code, "main").verdict.code.value == "valid"  # offline: B cannot know
+    central_db = str(tmp_path / "central.sqlite")
+    start_central(central_db, mosquitto, keys)
+    start_agent(store_a, mosquitto, "door-a", keys)
+    start_agent(store_b, mosquitto, "door-b", keys)
+    wait_until(lambda: pending(store_a) == 0 and pending(store_b) == 0, what="both doors drained")
+    out = subprocess.run(
+        [str(VENV_BIN / "kiosk-central"), "incidents", "--db", central_db, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    incidents = json.loads(out.stdout)
+    assert len(incidents) == 1, incidents
+    inc = incidents[0]
+    assert {inc["first_device"], inc["second_device"]} == {"door-a", "door-b"}
+    assert inc["first_gate"] == inc["second_gate"] == "main"
+    assert inc["first_at"] <= inc["second_at"]
+    text = subprocess.run(
+        [str(VENV_BIN / "kiosk-central"), "incidents", "--db", central_db], capture_output=True, text=True, check=True
+    ).stdout
+    assert "double_admission" in text and "door-a/main" in text and "door-b/main" in text
+    stats = json.loads(
+        subprocess.run(
+            [str(VENV_BIN / "kiosk-central"), "stats", "--db", central_db, "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert stats["incidents"] == 1
+    assert stats["by_device"]["door-a"] == {"checkin": 1}
+    assert stats["by_device"]["door-b"] == {"checkin": 1, "failed_scan": 1}
+    assert stats["by_kind"] == {"checkin": 2, "failed_scan": 1}
+    wait_until(
+        lambda: json.loads(
+            subprocess.run(
+                [str(VENV_BIN / "kiosk-central"), "stats", "--db", central_db, "--json"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )["pending_acks"]
+        == 0,
+        what="acks delivered",
+    )
