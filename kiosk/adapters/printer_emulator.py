@@ -293,8 +293,8 @@ class PrinterEmulator:
                     return
                 label = self._printing = self._buffer.popleft()
                 seconds = self.faults.print_seconds
-            if seconds:
-                time.sleep(seconds)
+            if seconds and self._stop.wait(seconds):
+                return
             label.path = self._save(label.zpl)
             with self._lock:
                 self.printed.append(label)
