@@ -110,14 +110,16 @@ def test_two_doors_admitting_one_ticket_offline_make_one_incident(
     assert stats["by_device"]["door-b"] == {"checkin": 1, "failed_scan": 1}
     assert stats["by_kind"] == {"checkin": 2, "failed_scan": 1}
     wait_until(
-        lambda: json.loads(
-            subprocess.run(
-                [str(VENV_BIN / "kiosk-central"), "stats", "--db", central_db, "--json"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )["pending_acks"]
-        == 0,
+        lambda: (
+            json.loads(
+                subprocess.run(
+                    [str(VENV_BIN / "kiosk-central"), "stats", "--db", central_db, "--json"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )["pending_acks"]
+            == 0
+        ),
         what="acks delivered",
     )
