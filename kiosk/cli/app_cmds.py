@@ -1,9 +1,54 @@
-"""Sub-commands of the app capability (registered by kiosk.cli)."""
+"""`kiosk run` (the touch app on the configured role, or the demo venue when nothing is configured) and
+`kiosk screenshots --out DIR` (every screen and state in every language, as PNG)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from kiosk.cli.output import CliError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """No sub-commands yet."""
+    p = sub.add_parser("run", help="the touch app on the configured role (the demo venue when nothing is configured)")
+    p.add_argument("--config", type=Path, help="device config (default: $KIOSK_CONFIG or /etc/kiosk/kiosk.toml)")
+    p.add_argument("--windowed", action="store_true", help="a window instead of full screen (for a desktop)")
+    p.set_defaults(func=cmd_run)
+    s = sub.add_parser("screenshots", help="render every screen and state in every language to PNG files")
+    s.add_argument("--out", type=Path, required=True, help="folder for the PNG files (created if missing)")
+    s.add_argument("--lang", action="append", choices=["fr", "de", "it", "en"], help="only these languages")
+    s.set_defaults(func=cmd_screenshots)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.compose import DEFAULT_CONFIG, compose_demo, compose_from_config
+
+    path: Path = args.config or DEFAULT_CONFIG
+    if args.config is not None and not path.exists():
+        raise CliError(f"{path}: no such config file")
+    if path.exists():
+        services = compose_from_config(path)
+    else:
+        print(f"kiosk: no config at {path}; starting the embedded demo venue", file=sys.stderr)
+        services = compose_demo()
+    if args.windowed:
+        services.fullscreen = False
+    from kiosk.ui.launch import run
+
+    return run(services)
+
+
+def cmd_screenshots(args: argparse.Namespace) -> int:
+    from kiosk.ui.screenshots import take_screenshots
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    report = take_screenshots(out, tuple(args.lang or ("fr", "de", "it", "en")))
+    for line in report.files:
+        print(line)
+    if report.overflows:
+        for item in report.overflows:
+            print(f"overflow: {item}", file=sys.stderr)
+        raise CliError(f"{len(report.overflows)} texts do not fit their widgets (see above)")
+    return 0

@@ -1,4 +1,5 @@
-"""`kiosk demo`: the embedded demo venue, headless — make the venue, scan a handful of its codes, show verdicts."""
+"""`kiosk demo`: the touch app on the embedded demo venue (simulated camera, printer emulator, no broker needed);
+`kiosk demo --headless` makes the venue, scans a handful of its codes and prints the verdicts."""
 
 from __future__ import annotations
 
@@ -15,13 +16,31 @@ from kiosk.services.scanning import ScanningService
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo", help="run the kiosk on its embedded demo venue (headless for now)")
+    p = sub.add_parser("demo", help="run the kiosk on its embedded demo venue")
     p.add_argument("--db", type=Path, help="demo database (default: a fresh temporary file)")
     p.add_argument("--headless", action="store_true", help="no window: scan sample codes and print verdicts")
+    p.add_argument("--role", choices=["door", "sales", "both"], default="both", help="screens to show (default: both)")
+    p.add_argument("--fullscreen", action="store_true", help="full screen, cursor hidden (kiosk mode)")
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.headless:
+        return cmd_demo_headless(args)
+    from kiosk.compose import compose_demo
+
+    try:
+        services = compose_demo(args.db, role=args.role)
+    except StoreError as exc:
+        raise CliError(str(exc)) from exc
+    services.fullscreen = args.fullscreen
+    print(f"# demo data in {services.store.path.parent if services.store else '?'}; technician PIN 1234")
+    from kiosk.ui.launch import run
+
+    return run(services)
+
+
+def cmd_demo_headless(args: argparse.Namespace) -> int:
     db: Path = args.db or Path(tempfile.mkdtemp(prefix="kiosk-demo-")) / "demo.sqlite"
     now = datetime.now(UTC)
     try:

@@ -63,14 +63,14 @@ class SaleReceipt:
     sold_at: datetime
     settlement: Settlement
     tickets: tuple[SoldTicket, ...]
-    print_jobs: tuple[int, ...] = ()
+    print_jobs: tuple[str, ...] = ()  # print journal job ids, in print order
     repeated: bool = False  # the order id was already sold: this is the first receipt, nothing new was written
 
 
 class LabelQueue(Protocol):
     """The printing journal, written inside the sale's transaction (see `kiosk.services.printing`)."""
 
-    def enqueue_sale(self, conn: Connection, receipt: SaleReceipt, catalog: Catalog, lang: str) -> list[int]: ...
+    def enqueue_sale(self, conn: Connection, receipt: SaleReceipt, catalog: Catalog, lang: str) -> list[str]: ...
 
 
 def utc_now() -> datetime:
@@ -133,7 +133,7 @@ class SellingService:
             catalog = self._catalogs.load(conn)
             self._check_against_catalog(cart, catalog, now)
             receipt = self._write(conn, order_id, cart, settlement, now, lang)
-            jobs: list[int] = []
+            jobs: list[str] = []
             if self._labels is not None:
                 jobs = self._labels.enqueue_sale(conn, receipt, catalog, lang)
             self._outbox.append(conn, _sale_event(receipt, cart, self.device_id, self._key.key_id))

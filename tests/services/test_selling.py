@@ -124,7 +124,7 @@ def test_refusals_write_nothing(demo_venue, db_path, demo_now) -> None:
 
 
 class ExplodingLabels:
-    def enqueue_sale(self, conn: Connection, receipt: SaleReceipt, catalog: Catalog, lang: str) -> list[int]:
+    def enqueue_sale(self, conn: Connection, receipt: SaleReceipt, catalog: Catalog, lang: str) -> list[str]:
         raise OSError("disk full while writing the print journal")
 
 

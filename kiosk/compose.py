@@ -1,0 +1,357 @@
+"""The one place that picks concrete adapters: the embedded demo venue, or the devices a config file names.
+
+`compose_demo` builds a demo store (catalog, tickets, keys), a simulated camera playing a generated video of the
+demo's tickets and the printer emulator in-process. `compose_from_config` opens the configured store, camera and
+printer; if the config cannot be loaded it returns a safe-mode composition (technician screen with the problems)
+instead of raising, so a broken file never makes systemd restart the app in a loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from kiosk import __version__
+from kiosk.adapters.store.engine import Store, StoreError, open_store
+from kiosk.services.kiosk_status import KioskStatus
+from kiosk.services.scanning import ScanningService
+from kiosk.services.selling import LabelQueue, SalesKey, SellingService
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = Path(os.environ.get("KIOSK_CONFIG", "/etc/kiosk/kiosk.toml"))
+DEMO_PIN = "1234"  # printed on the demo's PIN screen; real devices use the scrypt hash from the config
+DEMO_TICKETS = 200
+CameraFactory = Callable[[ScanningService, str, Callable[[Any], None]], Any]
+
+
+@dataclass(frozen=True)
+class PrinterView:
+    """The printer as screens show it: a state word (see presenters.PRINTER_PROBLEMS) and raw detail."""
+
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class JobsView:
+    total: int
+    printed: int
+    problem: str = ""  # printer state word while it blocks the jobs, else ""
+    failed: bool = False
+
+
+class PrintingPort(Protocol):
+    """What the screens need from printing; `kiosk.services.printing` is adapted to this in compose."""
+
+    @property
+    def labels(self) -> LabelQueue | None: ...
+
+    def printer(self) -> PrinterView: ...
+
+    def jobs(self, job_ids: tuple[str, ...]) -> JobsView: ...
+
+    def test_print(self) -> None: ...
+
+    def wake(self) -> None: ...
+
+    def preview_png(self, out: Path, lang: str) -> Path | None: ...
+
+    def close(self) -> None: ...
+
+
+class NoPrinting:
+    """Used when the device has no printer set up (a door kiosk) or printing is unavailable."""
+
+    labels: LabelQueue | None = None
+
+    def __init__(self, reason: str = "not_configured") -> None:
+        self._reason = reason
+
+    def printer(self) -> PrinterView:
+        return PrinterView(self._reason)
+
+    def jobs(self, job_ids: tuple[str, ...]) -> JobsView:
+        return JobsView(len(job_ids), 0, self._reason, failed=bool(job_ids))
+
+    def test_print(self) -> None:
+        raise RuntimeError("no printer is set up on this kiosk")
+
+    def wake(self) -> None:
+        return None
+
+    def preview_png(self, out: Path, lang: str) -> Path | None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass
+class AppServices:
+    """Everything the app gets from outside. Screens call these services only, always from a worker thread."""
+
+    device_id: str
+    gate: str
+    role: str  # door | sales | both
+    store: Store | None
+    scanning: ScanningService | None
+    selling: SellingService | None
+    status: KioskStatus | None
+    printing: PrintingPort
+    camera_factory: CameraFactory | None = None
+    config_problems: list[str] = field(default_factory=list)
+    safe_mode: bool = False
+    demo: bool = False
+    pin_check: Callable[[str], bool] = lambda _pin: False
+    languages: tuple[str, ...] = ("fr", "de", "it", "en")
+    default_lang: str = "fr"
+    idle_timeout_s: float = 90.0
+    fullscreen: bool = False
+    version: str = __version__
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def can_scan(self) -> bool:
+        return self.scanning is not None and self.role in ("door", "both")
+
+    @property
+    def can_sell(self) -> bool:
+        return self.selling is not None and self.selling.can_sell and self.role in ("sales", "both")
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            try:
+                close()
+            except Exception:
+                log.exception("while closing")
+
+
+def demo_codes(expected: list[tuple[str, str]]) -> list[str]:
+    """A short reel for the simulated camera: one code of each expected verdict, valid ones first."""
+    seen: dict[str, str] = {}
+    for code, verdict in expected:
+        seen.setdefault(verdict, code)
+    valid = [c for c, v in expected if v == "valid"][:3]
+    others = [c for v, c in seen.items() if v != "valid"]
+    return valid + others
+
+
+def pipeline_camera(open_source: Callable[[], Any]) -> CameraFactory:
+    """A factory for the door screen: (scanning, gate, on_scan) → CameraFeed over a ScannerPipeline."""
+
+    def make(scanning: ScanningService, gate: str, on_scan: Callable[[Any], None]) -> Any:
+        from kiosk.adapters.decoder import camera_decoder
+        from kiosk.services.scanner_pipeline import ScannerPipeline
+        from kiosk.ui.camera_feed import CameraFeed
+
+        return CameraFeed(ScannerPipeline(open_source(), camera_decoder(), scanning.scan, on_scan, gate=gate))
+
+    return make
+
+
+def video_camera(video: Path) -> CameraFactory:
+    """The demo's simulated camera: a generated video of tickets, played in real time, in a loop."""
+
+    def source() -> Any:
+        from kiosk.adapters.camera import VideoFileSource
+
+        return VideoFileSource(video, realtime=True, loop=True)
+
+    return pipeline_camera(source)
+
+
+def device_camera(config: Any) -> CameraFactory:
+    def source() -> Any:
+        from kiosk.adapters.camera import CameraSettings, OpenCvCamera
+
+        cam = config.camera
+        return OpenCvCamera(CameraSettings(cam.device, cam.width, cam.height, cam.fps, cam.mjpg))
+
+    return pipeline_camera(source)
+
+
+def _demo_printing(workdir: Path, store: Store) -> PrintingPort:
+    try:
+        from kiosk.ui.printing_port import demo_printing
+    except ImportError as exc:
+        log.warning("printing not available: %s", exc)
+        return NoPrinting("not_configured")
+    try:
+        port: PrintingPort = demo_printing(workdir, store)
+    except Exception as exc:
+        log.warning("printer emulator not started: %s", exc)
+        return NoPrinting("unreachable")
+    return port
+
+
+def compose_demo(
+    db: Path | None = None,
+    *,
+    now: datetime | None = None,
+    role: str = "both",
+    camera: bool = True,
+    printing: bool = True,
+    tickets: int = DEMO_TICKETS,
+) -> AppServices:
+    """The embedded demo venue: a fresh store, the demo catalog and tickets, a video camera, the printer emulator."""
+    from kiosk.services import demo_venue as dv
+
+    now = now or datetime.now(UTC)
+    db = db or Path(tempfile.mkdtemp(prefix="kiosk-demo-")) / "demo.sqlite"
+    workdir = db.parent
+    workdir.mkdir(parents=True, exist_ok=True)
+    keys_file = db.with_name(db.name + ".issuer-keys.json")
+    store = open_store(db, create=True)
+    if not keys_file.exists():
+        venue = dv.build_demo_venue(now, tickets, seed=7)
+        dv.install_demo_venue(store, venue, keys_file, now)
+        codes = demo_codes(venue.expected)
+        (workdir / "demo-codes.txt").write_text("\n".join(codes) + "\n")
+    codes = (workdir / "demo-codes.txt").read_text().split()
+    keys = dv.read_private_keys(keys_file)
+    sales_key = SalesKey(dv.SALES_KIOSK_KEY_ID, keys[dv.SALES_KIOSK_KEY_ID])
+    device_id = "demo-kiosk-1"
+    port = _demo_printing(workdir, store) if printing else NoPrinting()
+    services = AppServices(
+        device_id=device_id,
+        gate="main",
+        role=role,
+        store=store,
+        scanning=ScanningService(store, device_id),
+        selling=SellingService(store, device_id, can_sell=role != "door", sales_key=sales_key, labels=port.labels),
+        status=KioskStatus(store),
+        printing=port,
+        demo=True,
+        pin_check=lambda pin: pin == DEMO_PIN,
+        idle_timeout_s=90.0,
+    )
+    services.closers += [store.close, port.close]
+    if camera:
+        video = workdir / "demo-camera.avi"
+        if not video.exists():
+            from kiosk.adapters.frame_synth import make_demo_video
+
+            make_demo_video(codes, video, size=(1280, 720), fps=15, hold_seconds=1.2, gap_seconds=1.5)
+        services.camera_factory = video_camera(video)
+    return services
+
+
+def safe_mode(problems: list[str], device_id: str = "?") -> AppServices:
+    """No store, no scanning, no selling: only the technician screen with what is wrong."""
+    return AppServices(
+        device_id=device_id,
+        gate="?",
+        role="door",
+        store=None,
+        scanning=None,
+        selling=None,
+        status=None,
+        printing=NoPrinting("not_configured"),
+        config_problems=problems,
+        safe_mode=True,
+        pin_check=lambda _pin: True,  # the PIN hash lives in the broken config: the technician must get in
+    )
+
+
+def compose_from_config(path: Path) -> AppServices:
+    """The configured device; any problem with the config or the store gives safe mode, never an exception."""
+    try:
+        from firmware_config.loader import ConfigError, load_config
+    except ImportError as exc:  # pragma: no cover - the firmware_config package is part of this project
+        return safe_mode([f"configuration support missing: {exc}"])
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return safe_mode([str(i) for i in exc.issues])
+    except (OSError, ValueError) as exc:
+        return safe_mode([f"{path}: {exc}"])
+    try:
+        store = open_store(config.paths.database, create=True)
+    except StoreError as exc:
+        return safe_mode([str(exc)], config.device.id or "?")
+    return _configured(config, store)
+
+
+def _configured(config: Any, store: Store) -> AppServices:
+    from firmware_config.pins import verify_pin
+
+    device_id = config.device.id or "unprovisioned"
+    problems: list[str] = []
+    if config.device.id is None:
+        problems.append("device.id: no device id yet; run `kiosk-provision firstboot`")
+    sales_key = _device_sales_key(config, store, problems) if config.device.can_sell else None
+    port = _configured_printing(config, store, problems) if config.device.can_sell else NoPrinting()
+    pin_hash = config.technician.pin_hash
+    if pin_hash is None:
+        problems.append("technician.pin_hash: not set, the technician screen is locked")
+    services = AppServices(
+        device_id=device_id,
+        gate=config.device.gate,
+        role=config.device.role.value,
+        store=store,
+        scanning=ScanningService(store, device_id) if config.device.can_scan else None,
+        selling=SellingService(
+            store, device_id, can_sell=config.device.can_sell, sales_key=sales_key, labels=port.labels
+        ),
+        status=KioskStatus(store),
+        printing=port,
+        config_problems=problems,
+        pin_check=lambda pin: verify_pin(pin, pin_hash),
+        languages=tuple(config.languages.offered),
+        default_lang=config.languages.default,
+        idle_timeout_s=float(config.ui.idle_timeout_s),
+        fullscreen=config.ui.fullscreen,
+    )
+    services.closers += [store.close, port.close]
+    if config.device.can_scan:
+        services.camera_factory = device_camera(config)
+    return services
+
+
+def _device_sales_key(config: Any, store: Store, problems: list[str]) -> SalesKey | None:
+    """The device's first-boot Ed25519 key, usable once central lists its public half as an issuer key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.adapters.store.repositories import SqlCatalogStore
+    from kiosk.domain.codes import public_key_bytes
+
+    key_path = Path(config.paths.state_dir) / "identity" / "device_key.pem"
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        problems.append(f"sales key: {key_path}: {exc}; run `kiosk-provision firstboot`")
+        return None
+    if not isinstance(key, Ed25519PrivateKey):
+        problems.append(f"sales key: {key_path} is not an Ed25519 key")
+        return None
+    public = public_key_bytes(key)
+    with store.read() as conn:
+        catalog = SqlCatalogStore().load(conn)
+    match = next((k for k in catalog.keys if k.public_key == public and not k.revoked), None)
+    if match is None:
+        problems.append("sales key: central does not list this device's key yet (enrollment pending); selling is off")
+        return None
+    return SalesKey(match.key_id, key)
+
+
+def _configured_printing(config: Any, store: Store, problems: list[str]) -> PrintingPort:
+    try:
+        from kiosk.ui.printing_port import configured_printing
+    except ImportError as exc:
+        problems.append(f"printing: not available in this build ({exc})")
+        return NoPrinting("not_configured")
+    try:
+        port: PrintingPort = configured_printing(config, store)
+    except Exception as exc:
+        problems.append(f"printer: {exc}")
+        return NoPrinting("unreachable")
+    return port

@@ -1,0 +1,146 @@
+"""The Kivy app: picks the screens for the device's role, owns the worker pool, the camera feed and the language.
+
+Nothing here blocks the Kivy thread: services are called through `Worker.submit`, the camera decodes in its own
+thread, and the screens poll status (printer, sync, counters) every few seconds in the background.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.compose import AppServices
+from kiosk.ui import i18n
+from kiosk.ui.sounds import SoundBoard
+from kiosk.ui.workers import Worker
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+STATUS_EVERY_S = 2.0
+
+
+def load_kv() -> None:
+    import kiosk.ui.widgets.common
+    import kiosk.ui.widgets.keypad
+    import kiosk.ui.widgets.verdict  # noqa: F401
+
+    Builder.load_file(str(HERE / "theme.kv"))
+    for name in ("door", "sales", "technician"):
+        Builder.load_file(str(HERE / "screens" / f"{name}.kv"))
+
+
+class KioskApp(App):
+    lang = StringProperty("fr")
+    role = StringProperty("door")
+    demo = BooleanProperty(False)
+    has_door = BooleanProperty(False)
+    has_sales = BooleanProperty(False)
+    title = "Kiosk"
+
+    def __init__(self, services: AppServices, **kwargs):
+        super().__init__(**kwargs)
+        self.services = services
+        self.translator = i18n.Translator()
+        self.lang = services.default_lang
+        self.role = services.role
+        self.demo = services.demo
+        self.has_door = services.can_scan and not services.safe_mode
+        self.has_sales = services.can_sell and not services.safe_mode
+        self.worker = Worker()
+        self.sounds = SoundBoard()
+        self.camera = None
+        self.ready_at: float | None = None
+
+    # ---- texts -----------------------------------------------------------------------------------------------
+    def tr(self, message: str, lang: str | None = None) -> str:
+        return self.translator.tr(message, lang or self.lang)
+
+    def set_language(self, lang: str) -> None:
+        self.lang = i18n.norm(lang)
+
+    def next_language(self) -> None:
+        offered = list(self.services.languages)
+        self.lang = offered[(offered.index(self.lang) + 1) % len(offered)] if self.lang in offered else offered[0]
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+    def build(self):
+        from kiosk.ui.screens.door import DoorScreen
+        from kiosk.ui.screens.sales import SalesScreen
+        from kiosk.ui.screens.technician import TechnicianScreen
+
+        load_kv()
+        Window.clearcolor = (0.08, 0.09, 0.11, 1)
+        if self.services.fullscreen:
+            Window.fullscreen = "auto"
+            Window.show_cursor = False
+        sm = ScreenManager(transition=NoTransition())
+        if self.has_door:
+            sm.add_widget(DoorScreen(name="door"))
+        if self.has_sales:
+            sm.add_widget(SalesScreen(name="sales"))
+        sm.add_widget(TechnicianScreen(name="technician"))
+        if not (self.has_door or self.has_sales):
+            sm.current = "technician"
+        elif self.has_door:
+            sm.current = "door"
+        else:
+            sm.current = "sales"
+        self.manager = sm
+        return sm
+
+    def on_start(self):
+        if self.services.camera_factory is not None and self.has_door:
+            door = self.manager.get_screen("door")
+            try:
+                self.camera = self.services.camera_factory(self.services.scanning, self.services.gate, door.camera_scan)
+                self.camera.start()
+            except Exception:
+                log.exception("camera not started")
+                self.camera = None
+        Clock.schedule_interval(self._poll_status, STATUS_EVERY_S)
+        self._poll_status(0)
+        Clock.schedule_once(self._mark_ready, 0)
+
+    def _mark_ready(self, _dt):
+        import time
+
+        self.ready_at = time.monotonic()
+        log.info("ready")
+        if os.environ.get("KIOSK_READY_FILE"):
+            Path(os.environ["KIOSK_READY_FILE"]).write_text(self.manager.current)
+        try:
+            from kiosk.adapters.sdnotify import SystemdNotifier
+
+            SystemdNotifier().ready(f"screen {self.manager.current}")
+        except Exception:
+            log.debug("sd_notify failed", exc_info=True)
+
+    def on_stop(self):
+        if self.camera is not None:
+            self.camera.stop()
+        self.worker.shutdown()
+        self.services.close()
+
+    def _poll_status(self, _dt):
+        for screen in self.manager.screens:
+            refresh = getattr(screen, "refresh_status", None)
+            if refresh is not None and screen.name in (self.manager.current, "technician"):
+                refresh()
+
+    # ---- navigation ------------------------------------------------------------------------------------------
+    def show(self, name: str) -> None:
+        if self.manager.has_screen(name):
+            self.manager.current = name
+
+
+def run_app(services: AppServices) -> int:
+    KioskApp(services).run()
+    return 0

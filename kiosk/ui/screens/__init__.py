@@ -1,0 +1,1 @@
+"""One screen = one .py (behaviour) + one .kv (layout and bindings only)."""

@@ -1,0 +1,215 @@
+"""Door screen: camera preview, full-screen verdicts, entry/exit, keypad, USB wedge input, counters, sync badge."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.graphics.texture import Texture
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.domain.model import Direction
+from kiosk.domain.wedge import WedgeParser
+from kiosk.ui import presenters
+
+log = logging.getLogger(__name__)
+PREVIEW_FPS = 15
+
+
+class DoorScreen(Screen):
+    gate = StringProperty("")
+    direction = StringProperty("entry")
+    allow_exit = BooleanProperty(False)
+    admitted = NumericProperty(0)
+    inside = NumericProperty(0)
+    badge_text = StringProperty("")
+    badge_colour = ColorProperty((0.9, 0.62, 0, 1))
+    last_text = StringProperty("")
+    has_frames = BooleanProperty(False)
+    keypad_open = BooleanProperty(False)
+    verdict_visible = BooleanProperty(False)
+    v_kind = StringProperty("")
+    v_shape = StringProperty("circle_check")
+    v_colour = ColorProperty((0, 0.62, 0.45, 1))
+    v_title = StringProperty("")
+    v_detail = StringProperty("")
+    v_tariff = StringProperty("")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.app = App.get_running_app()
+        self.gate = self.app.services.gate
+        self._catalog = None
+        self._hide_event = None
+        self._texture = None
+        self._frame_seq = -1
+        self.frames_shown = 0
+        self.scans_shown = 0
+        self.last_result = None
+        self._wedge = WedgeParser()
+        self._preview_event = None
+        self.app.bind(lang=lambda *_: self._relabel())
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+    def on_enter(self, *_):
+        self._preview_event = Clock.schedule_interval(self._update_preview, 1 / PREVIEW_FPS)
+        Window.bind(on_textinput=self._on_textinput, on_key_down=self._on_key_down)
+        self.refresh_status()
+
+    def on_leave(self, *_):
+        if self._preview_event is not None:
+            self._preview_event.cancel()
+        Window.unbind(on_textinput=self._on_textinput, on_key_down=self._on_key_down)
+
+    def refresh_status(self):
+        services = self.app.services
+        status = services.status
+        if status is None:
+            return
+        now = services.clock()
+
+        def work():
+            catalog = status.catalog()
+            return status.door_counters(now), status.sync(), catalog.list_for_gate(services.gate).allow_exit, catalog
+
+        self.app.worker.submit(work, done=self._show_status)
+
+    def _show_status(self, result):
+        counters, sync, allow_exit, self._catalog = result
+        self.admitted, self.inside = counters.admitted_today, counters.inside_now
+        self._sync = sync
+        self.allow_exit = allow_exit
+        if not allow_exit:
+            self.direction = "entry"
+        self._relabel()
+
+    def _relabel(self):
+        sync = getattr(self, "_sync", None)
+        if sync is not None:
+            now = self.app.services.clock()
+            badge = presenters.badge_view(sync.online, sync.data_age(now), sync.stale(now), self.app.tr, self.app.lang)
+            self.badge_text, self.badge_colour = badge.text, badge.colour
+        if self.last_result is not None:
+            self.last_text = self._summary(self.last_result)
+
+    # ---- camera ----------------------------------------------------------------------------------------------
+    def camera_scan(self, event) -> None:
+        """Called on the scanner pipeline's thread for every new scan (already recorded): show it on ours."""
+        if self.app.camera is not None:
+            self.app.camera.note_code(event.code)
+        if event.result is not None:
+            Clock.schedule_once(lambda _dt: self.show_result(event.result), 0)
+        else:
+            log.error("camera scan failed: %s", event.error)
+
+    def _update_preview(self, _dt):
+        camera = self.app.camera
+        if camera is None:
+            return
+        seq, frame = camera.latest()
+        if frame is None or seq == self._frame_seq:
+            return
+        self._frame_seq = seq
+        h, w = frame.shape[:2]
+        if self._texture is None or self._texture.size != (w, h):
+            self._texture = Texture.create(size=(w, h), colorfmt="bgr")
+            self._texture.flip_vertical()
+            self.ids.preview.texture = self._texture
+        self._texture.blit_buffer(frame.tobytes(), colorfmt="bgr", bufferfmt="ubyte")
+        self.ids.preview.canvas.ask_update()
+        self.frames_shown += 1
+        self.has_frames = True
+
+    # ---- scans -----------------------------------------------------------------------------------------------
+    def _scan(self, text):
+        scanning = self.app.services.scanning
+        try:
+            return scanning.scan(text, self.gate, Direction(self.direction))
+        except Exception:
+            log.exception("scan failed")
+            return None
+
+    def submit_code(self, text: str) -> None:
+        """A code from the keypad or the USB scanner: scan it in a worker, show the verdict when done."""
+        text = text.strip()
+        if not text:
+            return
+        self.app.worker.submit(self._scan, text, done=self.show_result)
+
+    def show_result(self, result) -> None:
+        if result is None or result.repeated:
+            return
+        self.last_result = result
+        view = presenters.verdict_view(result.verdict, self.app.tr, self.app.lang, self._catalog_for_view())
+        self.v_kind, self.v_shape, self.v_colour = view.kind, view.shape, view.colour
+        self.v_title, self.v_detail = view.title, view.detail
+        self.v_tariff = f"{view.tariff} · {view.tariff_icon}" if view.tariff_icon else view.tariff
+        self.verdict_visible = True
+        self.scans_shown += 1
+        self.app.sounds.play(view.sound)
+        self.last_text = self._summary(result)
+        if self._hide_event is not None:
+            self._hide_event.cancel()
+        self._hide_event = Clock.schedule_once(lambda _dt: self.hide_verdict(), view.seconds)
+        self.refresh_status()
+
+    def _catalog_for_view(self):
+        return self._catalog
+
+    def _summary(self, result) -> str:
+        view = presenters.verdict_view(result.verdict, self.app.tr, self.app.lang)
+        from kiosk.ui import i18n
+
+        return self.app.tr("Last scan {time}: {title}", self.app.lang).format(
+            time=i18n.time_of(result.scanned_at, self.app.lang), title=view.title
+        )
+
+    def hide_verdict(self) -> None:
+        self.verdict_visible = False
+        if self._hide_event is not None:
+            self._hide_event.cancel()
+            self._hide_event = None
+
+    def set_direction(self, direction: str) -> None:
+        if direction == "exit" and not self.allow_exit:
+            return
+        self.direction = direction
+        if self.app.camera is not None:
+            self.app.camera.set_direction(self.gate, direction)
+
+    # ---- keypad ----------------------------------------------------------------------------------------------
+    def open_keypad(self):
+        self.ids.keys.clear()
+        self.keypad_open = True
+
+    def close_keypad(self):
+        self.keypad_open = False
+        self.ids.keys.clear()
+
+    def submit_typed(self):
+        text = self.ids.keys.value
+        self.close_keypad()
+        self.submit_code(text)
+
+    # ---- USB keyboard-wedge scanner --------------------------------------------------------------------------
+    def _on_textinput(self, _window, text):
+        if self.manager is None or self.manager.current != self.name or self.keypad_open:
+            return False
+        now = time.monotonic()
+        for ch in text:
+            self._wedge.key(ch, now)
+        return True
+
+    def _on_key_down(self, _window, key, *_args):
+        if key not in (13, 271):  # Enter / keypad Enter end a scanner burst
+            return False
+        if self.manager is None or self.manager.current != self.name or self.keypad_open:
+            return False
+        code = self._wedge.key("enter", time.monotonic())
+        if code:
+            self.submit_code(code)
+        return True

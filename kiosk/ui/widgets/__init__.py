@@ -1,0 +1,1 @@
+"""Reusable touch widgets: big buttons, labels that shrink to fit, the verdict overlay, keypads."""

@@ -1,0 +1,63 @@
+"""Background work for the UI: database, printer and status calls run in a thread pool, results come back on
+the Kivy thread through the Clock, so the UI thread never waits on I/O."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from kivy.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """`submit(fn, *args, done=cb, failed=cb)`: fn runs in a worker; cb(result) / failed(exc) run on the UI thread."""
+
+    def __init__(self, threads: int = 2) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kiosk-ui-worker")
+        self._busy = 0
+        self._lock = threading.Lock()
+
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return self._busy
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[BaseException], None] | None = None,
+    ) -> Future[Any]:
+        with self._lock:
+            self._busy += 1
+        future = self._pool.submit(fn, *args)
+
+        def finished(f: Future[Any]) -> None:
+            exc = f.exception()
+
+            def deliver(_dt: float) -> None:
+                try:
+                    if exc is not None:
+                        if failed is not None:
+                            failed(exc)
+                        else:
+                            log.error("background task failed", exc_info=exc)
+                    elif done is not None:
+                        done(f.result())
+                finally:
+                    with self._lock:
+                        self._busy -= 1
+
+            Clock.schedule_once(deliver, 0)
+
+        future.add_done_callback(finished)
+        return future
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
