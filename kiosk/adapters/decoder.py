@@ -229,8 +229,13 @@ def camera_passes() -> list[Pass]:
     """Pass 0 runs on every frame; the others take turns, one per frame (order measured, see docs/scanner.md)."""
     passes = [
         Pass("zxing-half", ZxingDecoder(scale=0.5, scale_above=1000, try_downscale=False, name="zxing-half")),
-        Pass("zxing", ZxingDecoder(try_downscale=False)),
-        Pass("zxing-inverted", ZxingDecoder(invert=True, try_invert=False, try_downscale=False, name="zxing-inv")),
+        # Full size for small and far codes; no 90° turn here (it doubles the cost; the half pass turns, and
+        # matrix codes read at any angle anyway), and the inverted copy for light-on-dark linear codes.
+        Pass("zxing", ZxingDecoder(try_downscale=False, try_rotate=False)),
+        Pass(
+            "zxing-inverted",
+            ZxingDecoder(invert=True, try_invert=False, try_downscale=False, try_rotate=False, name="zxing-inv"),
+        ),
     ]
     return passes + _zbar_passes(("zbar-half", {"scale": 0.5, "name": "zbar-half"}))
 
