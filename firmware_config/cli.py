@@ -1,4 +1,4 @@
-"""`kiosk-provision`: the technicians' command line (wizard, validate, show, firstboot, selftest, wifi, hash-pin).
+"""`kiosk-provision`: the technicians' command line (wizard, validate, show, set, firstboot, selftest, wifi, wipe).
 
 Exit codes: 0 done / all checks passed, 1 a problem the message explains (bad config, existing identity, failed
 check), 2 wrong usage.
@@ -197,6 +197,50 @@ def cmd_wifi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_set(args: argparse.Namespace) -> int:
+    from firmware_config.edit import EditError, apply_changes
+
+    try:
+        apply_changes(args.config, args.assignments, args.secrets)
+    except EditError as exc:
+        raise Failure(str(exc)) from None
+    print(f"{args.config}: updated ({', '.join(a.partition('=')[0] for a in args.assignments)}); restart the kiosk")
+    return 0
+
+
+def cmd_wipe(args: argparse.Namespace) -> int:
+    from firmware_config.loader import default_secrets_path
+    from firmware_config.wipe import WipeRefused, execute_wipe, plan_wipe, refuse_unsynced
+
+    config = _load(args)
+    secrets, is_credential = (args.secrets, False) if args.secrets else default_secrets_path(args.config)
+    try:
+        plan = plan_wipe(config, args.config, None if is_credential else secrets, args.root)
+    except WipeRefused as exc:
+        raise Failure(f"wipe refused, nothing removed: {exc}") from None
+    print(f"events not yet acknowledged by central: {plan.unsynced}")
+    if not args.dry_run:
+        try:
+            refuse_unsynced(plan, allow_unsynced=args.force_unsynced)
+        except WipeRefused as exc:
+            raise Failure(f"wipe refused, nothing removed: {exc}") from None
+    for path in plan.dirs + plan.files:
+        print(f"{'would remove' if args.dry_run else 'remove'} {path}")
+    if args.dry_run:
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise Failure("wipe needs --yes when not run from a terminal; nothing removed")
+        if input("Type WIPE to erase this device: ").strip() != "WIPE":
+            raise Failure("not confirmed; nothing removed")
+    try:
+        removed = execute_wipe(plan, allow_unsynced=args.force_unsynced)
+    except WipeRefused as exc:
+        raise Failure(f"wipe refused, nothing removed: {exc}") from None
+    print(f"wiped: {len(removed)} item(s) removed; the device is blank (provision it again with the wizard)")
+    return 0
+
+
 def cmd_hash_pin(_args: argparse.Namespace) -> int:
     from firmware_config.pins import hash_pin
 
@@ -272,6 +316,17 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(p)
     p.add_argument("--root", type=Path, default=Path("/"), help="target root (a mounted image, or /)")
     p.set_defaults(func=cmd_wifi)
+    p = sub.add_parser("set", help="change config keys, e.g. printer.host=10.0.0.9 (checked, then written)")
+    _config_args(p)
+    p.add_argument("assignments", nargs="+", metavar="SECTION.KEY=VALUE")
+    p.set_defaults(func=cmd_set)
+    p = sub.add_parser("wipe", help="end of event: erase store, identity, config, secrets and Wi-Fi profiles")
+    _config_args(p)
+    p.add_argument("--root", type=Path, default=Path("/"), help="root holding the Wi-Fi profiles (default /)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    p.add_argument("--force-unsynced", action="store_true", help="wipe even with events central has not acked")
+    p.set_defaults(func=cmd_wipe)
     p = sub.add_parser("hash-pin", help="read a technician PIN and print its hash for technician.pin_hash")
     p.set_defaults(func=cmd_hash_pin)
     return parser
