@@ -1,4 +1,6 @@
-"""`kiosk-provision`: the technicians' command line (wizard, validate, show, set, firstboot, selftest, wifi, wipe).
+"""`kiosk-provision`: the technicians' command line, to set up, check, change and wipe a kiosk.
+
+Commands: wizard, validate, show, set, secret, firstboot, selftest, wifi, wipe, hash-pin (docs/operations.md).
 
 Exit codes: 0 done / all checks passed, 1 a problem the message explains (bad config, existing identity, failed
 check), 2 wrong usage.
@@ -208,6 +210,21 @@ def cmd_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_secret(args: argparse.Namespace) -> int:
+    from firmware_config.edit import EditError, set_secret
+    from firmware_config.loader import SECRETS_FILENAME
+
+    path = args.secrets or args.config.with_name(SECRETS_FILENAME)
+    tty = sys.stdin.isatty()
+    value = getpass.getpass(f"{args.key}: ") if tty else sys.stdin.readline().rstrip("\n")
+    try:
+        set_secret(path, args.key, value)
+    except (EditError, WriteError) as exc:
+        raise Failure(str(exc)) from None
+    print(f"{path}: {args.key} set (mode 0600)")
+    return 0
+
+
 def cmd_wipe(args: argparse.Namespace) -> int:
     from firmware_config.loader import default_secrets_path
     from firmware_config.wipe import WipeRefused, execute_wipe, plan_wipe, refuse_unsynced
@@ -320,6 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(p)
     p.add_argument("assignments", nargs="+", metavar="SECTION.KEY=VALUE")
     p.set_defaults(func=cmd_set)
+    p = sub.add_parser("secret", help="store broker.password or wifi.psk in the secrets file (read from stdin)")
+    _config_args(p)
+    p.add_argument("key", choices=("broker.password", "wifi.psk"))
+    p.set_defaults(func=cmd_secret)
     p = sub.add_parser("wipe", help="end of event: erase store, identity, config, secrets and Wi-Fi profiles")
     _config_args(p)
     p.add_argument("--root", type=Path, default=Path("/"), help="root holding the Wi-Fi profiles (default /)")

@@ -74,3 +74,22 @@ def apply_changes(config_path: Path, assignments: list[str], secrets_path: Path 
             tmp.unlink()
         raise
     return checked
+
+
+def set_secret(secrets_path: Path, key: str, value: str) -> None:
+    """Write one secret (broker.password or wifi.psk) into the secrets file: merged, mode 0600, atomic."""
+    import tomli_w
+
+    from firmware_config.loader import load_secrets
+    from firmware_config.wizard.write import write_files
+
+    section, _, name = key.partition(".")
+    if (section, name) not in SECRET_KEYS:
+        known = ", ".join(f"{s}.{k}" for s, k in sorted(SECRET_KEYS))
+        raise EditError(f"{key}: not a secret ({known})")
+    if not value:
+        raise EditError(f"{key}: empty value")
+    current = load_secrets(secrets_path) if secrets_path.exists() else {}
+    current.setdefault(section, {})[name] = value
+    text = "# Device secrets: keep mode 0600 (kiosk-provision refuses a file others can read).\n"
+    write_files(secrets_path.parent, {secrets_path.name: (text + tomli_w.dumps(current), 0o600)}, overwrite=True)

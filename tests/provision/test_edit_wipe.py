@@ -89,3 +89,20 @@ def test_wipe_with_force_loses_unsynced_events_knowingly(write_config: WriteConf
     done = run_cli("wipe", "--config", str(path), "--root", str(root), "--yes", "--force-unsynced")
     assert done.returncode == 0 and "events not yet acknowledged by central: 1" in done.stdout
     assert not (tmp_path / "state" / "kiosk.sqlite").exists()
+
+
+def test_secret_command_merges_into_a_0600_file(write_config: WriteConfig, tmp_path: Path) -> None:
+    path = write_config(MINIMAL + '\n[broker]\nusername = "k1"\n', secrets='[wifi]\npsk = "venue-passphrase"\n')
+    result = run_cli("secret", "--config", str(path), "broker.password", stdin="from-central\n")
+    assert result.returncode == 0, result.stderr
+    secrets = tmp_path / "secrets.toml"
+    assert secrets.stat().st_mode & 0o777 == 0o600
+    config = load_config(path)
+    assert config.broker.password is not None and config.broker.password.get_secret_value() == "from-central"
+    assert config.wifi is not None and config.wifi.psk is not None  # the other secret is kept
+    assert "from-central" not in result.stdout
+    empty = run_cli("secret", "--config", str(path), "wifi.psk", stdin="\n")
+    assert empty.returncode == 1 and "empty value" in empty.stderr
+    secrets.chmod(0o644)
+    exposed = run_cli("secret", "--config", str(path), "wifi.psk", stdin="another-passphrase\n")
+    assert exposed.returncode == 1 and "chmod 600" in exposed.stderr
