@@ -88,7 +88,10 @@ class RenderedLabel:
 @lru_cache(maxsize=64)
 def qr_modules(data: str) -> int:
     """Width in modules of the QR symbol for `data` at error correction M (no quiet zone)."""
-    qr = segno.make_qr(data, error="M", mask=0, boost_error=False)  # the mask does not change the size
+    try:
+        qr = segno.make_qr(data, error="M", mask=0, boost_error=False)  # the mask does not change the size
+    except ValueError as exc:  # segno.DataOverflowError is a ValueError
+        raise LayoutError(f"a {len(data)}-character code does not fit in any QR code: {exc}") from exc
     return int(qr.symbol_size(border=0)[0])
 
 

@@ -18,7 +18,7 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 
 from kiosk.domain.catalog import Catalog
-from kiosk.domain.model import TicketRecord, pick_text
+from kiosk.domain.model import TicketRecord, TicketStatus, pick_text
 from kiosk.domain.timeutil import VENUE_TZ, utc
 
 LANGUAGES = ("fr", "de", "it", "en")
@@ -150,6 +150,8 @@ def ticket_label(ticket: TicketRecord, catalog: Catalog, lang: str | None, copy:
     lang = norm_lang(lang)
     if not ticket.code:
         raise LabelError(f"ticket {ticket.ticket_id} has no code to print")
+    if ticket.status is TicketStatus.CANCELLED:
+        raise LabelError(f"ticket {ticket.ticket_id} is cancelled; it must not be printed")
     event = catalog.events.get(ticket.event_id)
     if event is None:
         raise LabelError(f"ticket {ticket.ticket_id}: event {ticket.event_id} is not in the catalog")

@@ -468,8 +468,12 @@ class PrintWorker:
             status = self.printer.status()
 
     def _note(self, job: PrintJob, state: JobState, status: PrinterStatus) -> None:
+        """Record why the job waits, once per change (not one fsync per poll during a long paper-out)."""
+        text = _status_text(status)
+        if job.last_status == text:
+            return
         with self.store.write() as conn:
-            self.journal.mark(conn, job.job_id, state, self.clock(), status=_status_text(status))
+            self.journal.mark(conn, job.job_id, state, self.clock(), status=text)
 
     def _finish(self, job: PrintJob, state: JobState, status: PrinterStatus | None, detail: str) -> None:
         with self.store.write() as conn:
@@ -489,4 +493,5 @@ class PrintWorker:
 
 
 def _status_text(status: PrinterStatus) -> str:
-    return "ready" if status.ready else ",".join(status.faults) + (f": {status.detail}" if status.detail else "")
+    text = "ready" if status.ready else ",".join(status.faults) + (f": {status.detail}" if status.detail else "")
+    return text[:200]

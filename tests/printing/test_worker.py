@@ -326,3 +326,75 @@ def test_worker_stop_is_prompt(demo_venue: Venue, worker_for: object) -> None:
     t0 = time.monotonic()
     w.stop()
     assert time.monotonic() - t0 < 1.0
+
+
+WOLFE = "Hubert Blaine Wolfeschlegelsteinhausenbergerdorff Müller-Lüdenscheidt ß € " * 7  # 500+ characters
+PLANES = "A é Ω 中 😀 𠀀 𰀀 x\U000e0100 \U000f0000 \U00100000 ^XA~JR\x00"
+
+
+@pytest.mark.parametrize("holder", [WOLFE, "", None, PLANES], ids=["500chars", "empty", "none", "planes"])
+def test_awkward_names_from_the_store_print_and_scan(
+    demo_venue: Venue, demo_now: datetime, printer_emulator: TestPrinterEmulator, worker_for: object, holder: str | None
+) -> None:
+    from dataclasses import replace
+
+    from kiosk.adapters.store.repositories import SqlTicketStore
+    from tests.printing.helpers import decode, raster
+
+    store, venue = demo_venue
+    ticket = replace(venue.tickets[1], holder_name=holder)
+    with store.write() as conn:
+        SqlTicketStore().upsert(conn, [ticket])
+        PrintJournal().enqueue(conn, ticket.ticket_id, now=demo_now, fmt="cinema", dpi=300)
+    worker_for(printer_emulator.printer())  # type: ignore[operator]
+    [zpl] = printer_emulator.wait_for_labels(1)
+    assert printer_emulator.controls == [] and zpl.count(b"^XA") == 1
+    assert decode(raster(zpl, 300))["QRCode"] == ticket.code
+    if holder == WOLFE:
+        assert any(t.endswith("...") and t.startswith("Hubert") for t in field_texts(zpl))
+
+
+def test_cancelled_ticket_and_overflowing_layout_are_refused_and_roll_back(
+    demo_venue: Venue, demo_now: datetime
+) -> None:
+    from dataclasses import replace
+
+    from kiosk.adapters.store.repositories import SqlTicketStore
+    from kiosk.adapters.zpl import LayoutError
+    from kiosk.domain.model import TicketStatus
+
+    store, venue = demo_venue
+    cancelled = replace(venue.tickets[0], status=TicketStatus.CANCELLED)
+    huge = replace(venue.tickets[1], code="Q" * 1500)  # a QR too big for the cinema label at a scannable size
+    endless = replace(venue.tickets[2], code="Q" * 5000)  # more than any QR can hold
+    with store.write() as conn:
+        SqlTicketStore().upsert(conn, [cancelled, huge, endless])
+    with pytest.raises(LabelError, match="cancelled"), store.write() as conn:
+        PrintJournal().enqueue(conn, cancelled.ticket_id, now=demo_now)
+    for ticket, fmt in ((huge, "cinema"), (endless, "show"), (endless, "cinema")):
+        with pytest.raises(LayoutError), store.write() as conn:
+            PrintJournal().enqueue(conn, ticket.ticket_id, now=demo_now, fmt=fmt)
+    assert _states(store) == []
+
+
+def test_receipts_and_cancelled_jobs(demo_venue: Venue, demo_now: datetime, worker_for: object) -> None:
+    from decimal import Decimal
+
+    from kiosk.domain.labels import Receipt, ReceiptLine
+
+    store, venue = demo_venue
+    journal = PrintJournal()
+    receipt = Receipt(
+        "Théâtre", "ORD-9", demo_now, [ReceiptLine("Plein tarif", Decimal("45"))], Decimal("45"), "TWINT", "de"
+    )
+    with store.write() as conn:
+        voided = journal.enqueue(conn, venue.tickets[0].ticket_id, now=demo_now)
+        journal.enqueue_receipt(conn, receipt, now=demo_now)
+        assert journal.cancel(conn, voided, demo_now, "sale voided")
+        assert not journal.cancel(conn, voided, demo_now, "twice")
+    printer = RecordingPrinter()
+    worker_for(printer)  # type: ignore[operator]
+    _wait(lambda: _states(store) == [JobState.FAILED, JobState.CONFIRMED])
+    assert len(printer.sent) == 1 and "Quittung" in field_texts(printer.sent[0])
+    with store.read() as conn:
+        assert journal.get(conn, voided).error == "cancelled: sale voided"  # type: ignore[union-attr]
