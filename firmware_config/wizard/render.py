@@ -143,9 +143,11 @@ def render_secrets(config: KioskConfig) -> str | None:
 
 
 def render_files(config: KioskConfig) -> dict[str, tuple[str, int]]:
-    """File name → (text, mode) for the wizard's output directory."""
-    files = {CONFIG_FILENAME: (render_config(config), 0o644)}
+    """File name → (text, mode) for the wizard's output directory.
+
+    The secrets file is written even with no secret in it: the units load it with `LoadCredential=`, which fails
+    the service when the file is missing, and `kiosk-provision secret` later adds to it.
+    """
     secrets = render_secrets(config)
-    if secrets is not None:
-        files[SECRETS_FILENAME] = (secrets, 0o600)
-    return files
+    empty = _comment("Device secrets (none yet): kiosk-provision secret broker.password | wifi.psk adds them.")
+    return {CONFIG_FILENAME: (render_config(config), 0o644), SECRETS_FILENAME: (secrets or empty, 0o600)}

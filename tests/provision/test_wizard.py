@@ -53,10 +53,13 @@ def test_render_is_pure_and_round_trips(tmp_path: Path) -> None:
     assert verify_pin("2468", loaded.technician.pin_hash)
 
 
-def test_no_secrets_no_secrets_file() -> None:
+def test_no_secrets_still_an_empty_private_secrets_file(tmp_path: Path) -> None:
     config = build_config(Answers(venue="v", gate="g"))
-    assert render_secrets(config) is None and set(render_files(config)) == {"kiosk.toml"}
-    assert "[wifi]" not in render_config(config)
+    assert render_secrets(config) is None and "[wifi]" not in render_config(config)
+    files = render_files(config)
+    assert files["secrets.toml"][1] == 0o600 and tomllib.loads(files["secrets.toml"][0]) == {}
+    write_files(tmp_path, files)
+    assert load_config(tmp_path / "kiosk.toml").broker.password is None
 
 
 def test_bad_answers_do_not_render() -> None:
