@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from zplkit.parse import parse
 
 from kiosk.adapters.zpl import (
@@ -152,3 +154,15 @@ def test_receipt_lists_lines_and_total(dpi: int) -> None:
     assert "Quittance" in texts and "105,00 CHF" in texts and "90,00 CHF" in texts
     assert "line1" in rendered.truncated
     _assert_nothing_clipped(raster(rendered.zpl, dpi), rendered.placed, dpi)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(codec="utf-8"), max_size=300), st.sampled_from(TEMPLATES))
+def test_no_typed_text_ever_adds_a_command(text: str, template: tuple[LabelFormat, int]) -> None:
+    rendered = render_ticket(_label(holder=text, event=text, order_ref=text), *template)
+    elements = parse(rendered.zpl).elements
+    assert not [e for e in elements if e.kind in ("control_command", "control_character")]
+    heads = [bytes(e)[:3] for e in elements if e.kind == "format_command"]
+    assert heads.count(b"^XA") == 1 and heads[-1] == b"^XZ"
+    if clean_text(text):
+        assert any(t and clean_text(text).startswith(t.removesuffix("...")) for t in field_texts(rendered.zpl))
