@@ -38,6 +38,7 @@ from sync_agent.topics import DeviceTopics
 
 log = logging.getLogger("kiosk.sync")
 PEER_SEQ = "peer_published_seq"
+CONNECT_TIMEOUT = 10.0  # seconds to wait for CONNACK before trying again
 IDLE_POLL = 0.05  # seconds between outbox polls when there is nothing to send
 
 
@@ -129,6 +130,8 @@ class SyncAgent:
 
     def _try_connect(self) -> None:
         b = self.s.broker
+        # Until CONNACK (or a failure) arrives, do not start another attempt: a TLS handshake takes a while.
+        self._next_connect = time.monotonic() + CONNECT_TIMEOUT
         try:
             if self._ever_connected:
                 self.client.reconnect()

@@ -1,0 +1,1 @@
+"""The venue broker: mosquitto config templates (durable persistence, per-device ACLs, TLS, bridge) and accounts."""
