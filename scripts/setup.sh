@@ -13,7 +13,7 @@ python=${PYTHON:-python3}
 # Debian packages: libzbar0 (pyzbar), mosquitto (test broker, venue broker), Xvfb + Mesa (a real Kivy window
 # without a screen), systemd (systemd-analyze verify of our units), gettext (msgfmt for translators).
 apt_packages=(libzbar0 mosquitto xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 libgles2 systemd gettext
-              python3-venv cage)
+              python3-venv cage xwayland)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

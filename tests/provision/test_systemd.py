@@ -3,9 +3,11 @@ with the code; the venue broker config enforces per-device topics on a real mosq
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -187,3 +189,45 @@ def _connect_fails(user: str, password: str, port: int) -> bool:
         client.loop(0.05)
     client.disconnect()
     return bool(result) and result[0].is_failure  # type: ignore[attr-defined]
+
+
+KIVY_PROBE = """
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.uix.label import Label
+
+class Probe(App):
+    def build(self):
+        Clock.schedule_once(lambda _dt: (print("WINDOW", *Window.size, flush=True), self.stop()), 0.5)
+        return Label(text="kiosk")
+
+Probe().run()
+"""
+
+
+@pytest.mark.ui
+def test_ui_session_gives_kivy_a_window_inside_cage(tmp_path: Path) -> None:
+    """The kiosk-ui unit's ExecStart shape: cage -d -s -- python (Kivy), with cage's headless backend for CI."""
+    cage, xwayland = shutil.which("cage"), shutil.which("Xwayland")
+    if cage is None or xwayland is None:
+        pytest.fail("cage and Xwayland are needed by kiosk-ui.service: scripts/setup.sh installs them")
+    text = (REPO / "systemd/kiosk-ui.service").read_text()
+    env_line = next(line for line in text.splitlines() if line.startswith("Environment="))
+    unit_env = dict(item.split("=", 1) for item in env_line.removeprefix("Environment=").split())
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    script = tmp_path / "probe.py"
+    script.write_text(KIVY_PROBE)
+    env = {
+        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(runtime),
+        "KIVY_HOME": str(tmp_path / "kivy"), "WLR_BACKENDS": "headless", "WLR_LIBINPUT_NO_DEVICES": "1",
+        "WLR_RENDERER": "pixman", **unit_env,
+    }  # fmt: skip
+    command = [cage, "-d", "-s", "--", sys.executable, str(script)]
+    if os.geteuid() == 0:  # cage refuses to run as root, as the unit never does (User=kiosk)
+        command = ["unshare", "--user", "--map-user=1000", "--map-group=1000", *command]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90, check=False)
+    assert "WINDOW" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    width, height = (int(x) for x in done.stdout.split("WINDOW", 1)[1].split()[:2])
+    assert width > 0 and height > 0
