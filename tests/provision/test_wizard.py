@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import select
 import stat
+import subprocess
+import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -182,3 +186,67 @@ def test_interactive_wizard_cut_short_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
     declined = run_cli("wizard", "--out", str(out), stdin="theatre\nmain\n" + "\n" * 14 + "n\n")
     assert declined.returncode == 1 and not out.exists(), declined.stdout + declined.stderr
+
+
+class Terminal:
+    """A child process on a real pseudo-terminal, as a technician at a console: expect a prompt, type a line."""
+
+    def __init__(self, *args: str) -> None:
+        import pty
+
+        self.master, slave = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "firmware_config.cli", *args],
+            stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+        )  # fmt: skip
+        os.close(slave)
+        self.seen = ""  # not yet matched by expect()
+        self.transcript = ""  # everything the terminal showed
+
+    def expect(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while text not in self.seen:
+            ready, _, _ = select.select([self.master], [], [], max(deadline - time.monotonic(), 0))
+            if not ready:
+                raise AssertionError(f"no {text!r} within {timeout} s; screen so far:\n{self.seen}")
+            try:
+                chunk = os.read(self.master, 4096).decode("utf-8", "replace")
+            except OSError:  # the child closed the terminal
+                raise AssertionError(f"child ended before {text!r}; screen:\n{self.seen}") from None
+            self.seen += chunk
+            self.transcript += chunk
+        before, _, self.seen = self.seen.partition(text)
+        return before
+
+    def type(self, line: str) -> None:
+        os.write(self.master, line.encode() + b"\r")
+
+    def close(self) -> int:
+        code = self.proc.wait(30)
+        os.close(self.master)
+        return code
+
+
+def test_wizard_on_a_terminal_hides_the_secrets(tmp_path: Path) -> None:
+    out = tmp_path / "etc"
+    term = Terminal("wizard", "--out", str(out))
+    try:
+        for prompt, answer in (
+            ("Venue id", "theatre"), ("Gate", "main"), ("Role", "both"), ("Printer IP", ""), ("Printer port", ""),
+            ("Label stock", ""), ("resolution", ""), ("transport", ""), ("Camera", ""), ("broker URL", ""),
+            ("Broker user", "kiosk-9"), ("Broker password", "typed-secret"), ("Default language", ""),
+            ("Offered languages", ""), ("Seconds", ""), ("Wi-Fi network", ""),
+            ("Technician PIN", "8642"), ("Same PIN again", "8642"), ("Write the configuration", "y"),
+        ):  # fmt: skip
+            term.expect(prompt)
+            term.type(answer)
+        term.expect("wrote")
+    finally:
+        code = term.close()
+    assert code == 0
+    assert "Broker user (empty for none): kiosk-9" in term.transcript  # plain answers are echoed...
+    assert "typed-secret" not in term.transcript and "8642" not in term.transcript  # ...secrets are not
+    config = load_config(out / "kiosk.toml")
+    assert config.broker.password is not None and config.broker.password.get_secret_value() == "typed-secret"
+    assert verify_pin("8642", config.technician.pin_hash)
