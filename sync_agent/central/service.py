@@ -38,6 +38,7 @@ class CentralService:
         self.client.on_publish = self._on_publish
         self.client.reconnect_delay_set(1, 5)
         self.bad_messages: Counter[str] = Counter()
+        self.batches_processed = 0
         self.connected = threading.Event()
         self._ack_mids: dict[int, tuple[str, str]] = {}
         self._lock = threading.Lock()
@@ -85,6 +86,7 @@ class CentralService:
             raise m.MessageError("device_mismatch", f"topic {device} carries device_id {batch.device_id}")
         with self.engine.begin() as conn:
             result = ingest_batch(conn, venue, batch)
+        self.batches_processed += 1
         # Committed: now (and only now) the ack.
         self._send_ack(venue, device, batch.batch_id, result)
         if result.new_admissions:
