@@ -8,6 +8,7 @@ instead of raising, so a broken file never makes systemd restart the app in a lo
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -134,6 +135,11 @@ class AppServices:
                 log.exception("while closing")
 
 
+def demo_expected(db: Path) -> list[tuple[str, str]]:
+    """The demo venue's codes with the verdict each should get at gate "main" when the venue was made."""
+    return [(code, verdict) for code, verdict in json.loads(db.with_name(db.name + ".expected.json").read_text())]
+
+
 def demo_codes(expected: list[tuple[str, str]]) -> list[str]:
     """A short reel for the simulated camera: one code of each expected verdict, valid ones first."""
     seen: dict[str, str] = {}
@@ -200,6 +206,7 @@ def compose_demo(
     camera: bool = True,
     printing: bool = True,
     tickets: int = DEMO_TICKETS,
+    reel: list[str] | None = None,
 ) -> AppServices:
     """The embedded demo venue: a fresh store, the demo catalog and tickets, a video camera, the printer emulator."""
     from kiosk.services import demo_venue as dv
@@ -213,9 +220,8 @@ def compose_demo(
     if not keys_file.exists():
         venue = dv.build_demo_venue(now, tickets, seed=7)
         dv.install_demo_venue(store, venue, keys_file, now)
-        codes = demo_codes(venue.expected)
-        (workdir / "demo-codes.txt").write_text("\n".join(codes) + "\n")
-    codes = (workdir / "demo-codes.txt").read_text().split()
+        db.with_name(db.name + ".expected.json").write_text(json.dumps(venue.expected))
+    codes = reel if reel is not None else demo_codes(demo_expected(db))
     keys = dv.read_private_keys(keys_file)
     sales_key = SalesKey(dv.SALES_KIOSK_KEY_ID, keys[dv.SALES_KIOSK_KEY_ID])
     device_id = "demo-kiosk-1"
@@ -235,7 +241,7 @@ def compose_demo(
     )
     services.closers += [store.close, port.close]
     if camera:
-        video = workdir / "demo-camera.avi"
+        video = workdir / f"demo-camera-{len(codes)}.avi"
         if not video.exists():
             from kiosk.adapters.frame_synth import make_demo_video
 

@@ -47,6 +47,8 @@ def cmd_screenshots(args: argparse.Namespace) -> int:
     report = take_screenshots(out, tuple(args.lang or ("fr", "de", "it", "en")))
     for line in report.files:
         print(line)
+    if report.error:
+        raise CliError(f"screenshots stopped: {report.error}")
     if report.overflows:
         for item in report.overflows:
             print(f"overflow: {item}", file=sys.stderr)

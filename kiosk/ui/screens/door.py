@@ -183,15 +183,15 @@ class DoorScreen(Screen):
 
     # ---- keypad ----------------------------------------------------------------------------------------------
     def open_keypad(self):
-        self.ids.keys.clear()
+        self.ids.code_keys.clear()
         self.keypad_open = True
 
     def close_keypad(self):
         self.keypad_open = False
-        self.ids.keys.clear()
+        self.ids.code_keys.clear()
 
     def submit_typed(self):
-        text = self.ids.keys.value
+        text = self.ids.code_keys.value
         self.close_keypad()
         self.submit_code(text)
 

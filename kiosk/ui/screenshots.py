@@ -1,0 +1,251 @@
+"""`kiosk screenshots`: every screen and state in every language as PNG, plus a check that every text fits.
+
+Runs the real app on a fresh demo venue (in a private Xvfb when there is no display). The verdicts come from real
+scans of the demo's codes; each is then shown in every language. The camera preview shows a still generated
+frame so that the pictures do not depend on timing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+VERDICT_ORDER = (
+    "valid",
+    "valid_reduced",
+    "already_used",
+    "exit_recorded",
+    "unknown",
+    "invalid_signature",
+    "wrong_performance",
+    "expired",
+    "cancelled",
+    "revoked",
+    "not_on_this_list",
+)
+
+
+@dataclass
+class ScreenshotReport:
+    files: list[str] = field(default_factory=list)
+    overflows: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+class StillCamera:
+    """Stands in for the camera feed: one generated frame of a ticket held up to the door."""
+
+    def __init__(self, code: str) -> None:
+        import cv2
+
+        from kiosk.adapters.frame_synth import TicketScene, render_scene
+
+        frame = render_scene(TicketScene(code, size=(1280, 720), code_height=0.45, rotation=-6.0))
+        self.frame = cv2.resize(frame, (640, 360))
+        self.frames_read = 1
+        self.decode_ms = 0.0
+        self.last_codes = [code[:16]]
+        self.error = ""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def set_direction(self, gate: str, direction: str) -> None: ...
+
+    def latest(self) -> tuple[int, Any]:
+        return 1, self.frame
+
+
+def _verdict_samples(services: Any, expected: list[tuple[str, str]]) -> dict[str, Any]:
+    """Real scan results of every kind, made once on the demo store (no debounce: one scan per call)."""
+    from datetime import timedelta
+
+    from kiosk.domain.model import Direction
+    from kiosk.services.scanning import ScanningService
+
+    scanning = ScanningService(services.store, services.device_id, debounce=timedelta(0))
+    gate = services.gate
+    out: dict[str, Any] = {}
+    admitted = []
+    for code, verdict in expected:
+        if verdict != "valid":
+            if verdict not in out:
+                out[verdict] = scanning.scan(code, gate)
+            continue
+        if "valid" in out and "valid_reduced" in out:
+            continue
+        result = scanning.scan(code, gate)
+        icon = result.verdict.display.tariff_icon if result.verdict.display else ""
+        name = "valid_reduced" if icon == "reduced" else "valid"
+        if name not in out:
+            out[name] = result
+            admitted.append(code)
+    if admitted:
+        out["exit_recorded"] = scanning.scan(admitted[0], gate, Direction.EXIT)
+        out["already_used"] = scanning.scan(admitted[-1], gate)
+    return out
+
+
+def _shot(out: Path, report: ScreenshotReport, lang: str, name: str) -> Iterator[Any]:
+    from kivy.core.window import Window
+
+    from kiosk.ui.layout_check import overflows
+
+    yield 0.35  # two frames for the labels to fit their text
+    target = out / f"{lang}-{name}.png"
+    made = Window.screenshot(str(out / f"{lang}-{name}-.png"))
+    if made:
+        Path(made).replace(target)
+        report.files.append(str(target))
+    for item in overflows(Window):
+        report.overflows.append(f"{lang}/{name}: {item}")
+
+
+def _door_states(app: Any, shot: Any, samples: dict[str, Any]) -> Iterator[Any]:
+    door = app.manager.get_screen("door")
+    app.show("door")
+    door.hide_verdict()
+    yield from shot("door")
+    door.open_keypad()
+    door.ids.code_keys.value = "7KQ2M9"
+    yield from shot("door-keypad")
+    door.close_keypad()
+    for name in VERDICT_ORDER:
+        if name in samples:
+            door.show_result(samples[name])
+            yield from shot(f"verdict-{name}")
+    door.hide_verdict()
+
+
+def _sales_states(app: Any, shot: Any) -> Iterator[Any]:
+    from kiosk.ui.scripted import Until
+
+    sales = app.manager.get_screen("sales")
+    app.show("sales")
+    sales.reset()
+    yield Until(lambda: bool(sales.ids.performances.children), 10, "performances listed")
+    yield from shot("sale-1-performance")
+    today = next(p for p in sales.ids.performances.children[::-1] if p.today)
+    sales.choose_performance(today.performance_id, today.event_id)
+    for tariff_id in sorted(sales.catalog.tariffs):
+        tariff = sales.catalog.tariffs[tariff_id]
+        if tariff.event_id == today.event_id and tariff.price > 0 and len(sales.cart.lines) < 2:
+            sales.step_tariff(tariff_id, 2 if not sales.cart.lines else 1)
+    yield from shot("sale-2-tickets")
+    sales.go("payment")
+    yield from shot("sale-3-payment")
+    sales.go("cash")
+    sales.set_tendered(Decimal("200"))
+    yield from shot("sale-4-cash")
+    sales.ids.card_keys.value = "004711"
+    sales.go("card")
+    yield from shot("sale-5-card")
+    sales.go("cash")
+    sales._show_error("tendered_too_little")
+    yield from shot("sale-4-cash-error")
+    for problem in ("paper_out", "head_open"):
+        _fake_printing(sales, problem)
+        yield from shot(f"sale-6-printing-{problem.replace('_', '-')}")
+    _fake_printing(sales, "")
+    sales.go("done")
+    yield from shot("sale-7-done")
+    sales.reset()
+
+
+def _technician_states(app: Any, shot: Any) -> Iterator[Any]:
+    tech = app.manager.get_screen("technician")
+    app.show("technician")
+    yield from shot("technician-pin")
+    tech.unlocked = True
+    tech.refresh_status()
+    tech.label_preview()
+    yield 1.0
+    yield from shot("technician")
+    tech.safe_mode = True
+    problems = app.services.config_problems
+    app.services.config_problems = [
+        "/etc/kiosk/kiosk.toml:7: printer.port: Input should be less than or equal to 65535 (got 91000)",
+        "/etc/kiosk/kiosk.toml:12: device.role: Input should be 'door', 'sales' or 'both' (got 'doors')",
+    ]
+    tech._relabel()
+    yield from shot("technician-safe-mode")
+    app.services.config_problems = problems
+    tech.safe_mode = False
+    tech._relabel()
+    tech.unlocked = False
+
+
+def _script(
+    app: Any, out: Path, langs: tuple[str, ...], report: ScreenshotReport, samples: dict[str, Any]
+) -> Iterator[Any]:
+    from kiosk.ui.scripted import Until
+
+    door = app.manager.get_screen("door")
+    sales = app.manager.get_screen("sales")
+    yield Until(lambda: door._catalog is not None and sales.catalog is not None, 15, "catalog loaded")
+    for lang in langs:
+        app.set_language(lang)
+
+        def shot(name: str, lang: str = lang) -> Iterator[Any]:
+            return _shot(out, report, lang, name)
+
+        yield from _door_states(app, shot, samples)
+        yield from _sales_states(app, shot)
+        yield from _technician_states(app, shot)
+
+
+def _fake_printing(sales: Any, problem: str) -> None:
+    """Show the printing step with a printer problem, as the real poll would (no printer needed)."""
+    from types import SimpleNamespace
+
+    from kiosk.domain.sales import Payment, PaymentMethod, settle
+
+    settlement = settle(sales.cart, Payment(PaymentMethod.CASH, tendered=Decimal("200")))
+    sales.receipt = SimpleNamespace(order_ref="W7K2M9QX", settlement=settlement, print_jobs=("a", "b", "c"))
+    sales.go("printing")
+    sales.jobs_total, sales.jobs_printed = 3, 1
+    sales._printer_state = problem
+    sales._relabel()
+
+
+def take_screenshots(out: Path, langs: tuple[str, ...] = ("fr", "de", "it", "en")) -> ScreenshotReport:
+    from kiosk.ui.xvfb import ensure_display
+
+    out.mkdir(parents=True, exist_ok=True)
+    xvfb = ensure_display()
+    os.environ.setdefault("KIOSK_MUTE", "1")
+    try:
+        return _run(out, langs)
+    finally:
+        if xvfb is not None:
+            xvfb.stop()
+
+
+def _run(out: Path, langs: tuple[str, ...]) -> ScreenshotReport:
+    from kiosk.ui.launch import prepare_kivy
+
+    prepare_kivy()
+    from kiosk.compose import compose_demo, demo_expected
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.scripted import Sequencer
+
+    report = ScreenshotReport()
+    workdir = Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
+    services = compose_demo(workdir / "demo.sqlite", camera=False, printing=True)
+    expected = demo_expected(workdir / "demo.sqlite")
+    samples = _verdict_samples(services, expected)
+    app = KioskApp(services)
+    app.camera = StillCamera(expected[0][0])
+    seq = Sequencer(app, _script(app, out, langs, report, samples))
+    seq.start(0.5)
+    app.run()
+    report.error = seq.error
+    if seq.error:
+        report.overflows.append(f"script error: {seq.error}")
+    return report

@@ -1,0 +1,266 @@
+"""Runs the real app in this process (under the test's Xvfb) and drives it with simulated touches and keys.
+
+    python -m tests.ui.driver SCENARIO WORKDIR [--printer-port N --control-port M]
+
+Writes WORKDIR/result.json with what the screens showed; the tests then check it together with the database
+and the printer emulator. Each scenario is a generator run by `kiosk.ui.scripted.Sequencer`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kiosk.ui.launch import prepare_kivy
+
+prepare_kivy()
+
+from kivy.core.window import Window  # noqa: E402
+
+from kiosk.compose import AppServices, compose_demo, demo_expected  # noqa: E402
+from kiosk.services import demo_venue as dv  # noqa: E402
+from kiosk.ui.layout_check import visible_labels  # noqa: E402
+from kiosk.ui.scripted import Sequencer, Until, tap  # noqa: E402
+
+SECOND_SCAN_AFTER = 3.3  # the scanning service merges repeats of a code within 3 s (a code held in view)
+
+
+def texts() -> list[str]:
+    return [w.text for w in visible_labels(Window)]
+
+
+def wedge(code: str) -> None:
+    """A USB keyboard-wedge scanner: the characters in one fast burst, then Enter."""
+    for ch in code:
+        Window.dispatch("on_textinput", ch)
+    Window.dispatch("on_key_down", 13, 0, "\r", [])
+
+
+def type_on_keypad(keypad: Any, code: str) -> None:
+    keys = {getattr(b, "key", None): b for b in keypad.children}
+    for ch in code:
+        tap(keys[ch])
+
+
+def verdict_seen(door: Any) -> dict[str, Any]:
+    return {
+        "kind": door.v_kind,
+        "shape": door.v_shape,
+        "title": door.v_title,
+        "tariff": door.v_tariff,
+        "detail": door.v_detail,
+        "texts": texts(),
+    }
+
+
+def door_script(app: Any, out: dict[str, Any], workdir: Path) -> Iterator[Any]:
+    door = app.manager.get_screen("door")
+    expected = demo_expected(workdir / "demo.sqlite")
+    code = next(c for c, v in expected if v == "valid" and len(c) < 20)
+    out["code"] = code
+    yield Until(lambda: door._catalog is not None, 15, "door status")
+    out["lang"] = app.lang
+    out["start_texts"] = texts()
+    out["screens"] = app.manager.screen_names
+    # 1. typed on the on-screen keypad with touches
+    tap(door.ids.open_keypad)
+    yield 0.1
+    out["keypad_open"] = door.keypad_open
+    type_on_keypad(door.ids.code_keys, code)
+    out["typed"] = door.ids.typed.text
+    tap(door.ids.keypad_ok)
+    yield Until(lambda: door.verdict_visible, 10, "first verdict")
+    yield 0.2
+    out["first"] = verdict_seen(door)
+    out["first"]["sound"] = app.sounds.last
+    yield Until(lambda: not door.verdict_visible, 5, "verdict clears by itself")
+    out["cleared_by_itself"] = True
+    # 2. the same code again from the USB scanner, after the camera debounce window
+    yield SECOND_SCAN_AFTER
+    wedge(code)
+    yield Until(lambda: door.verdict_visible, 10, "second verdict")
+    yield 0.2
+    out["second"] = verdict_seen(door)
+    out["second"]["sound"] = app.sounds.last
+    tap(door.ids.verdict)  # a tap dismisses it at once
+    yield 0.2
+    out["dismissed_by_tap"] = not door.verdict_visible
+    # 3. junk from the scanner: refused in words
+    wedge("NOT-A-TICKET-123")
+    yield Until(lambda: door.verdict_visible, 10, "third verdict")
+    yield 0.2
+    out["third"] = verdict_seen(door)
+    out["third"]["sound"] = app.sounds.last
+    tap(door.ids.verdict)
+    yield 0.2
+    # 4. exit, where the gate's list allows exits
+    out["allow_exit"] = door.allow_exit
+    tap(door.ids.dir_exit)
+    yield 0.1
+    out["direction"] = door.direction
+    tap(door.ids.open_keypad)
+    yield 0.1
+    type_on_keypad(door.ids.code_keys, code)
+    tap(door.ids.keypad_ok)
+    yield Until(lambda: door.verdict_visible, 10, "exit verdict")
+    yield 0.2
+    out["exit"] = verdict_seen(door)
+    tap(door.ids.verdict)
+    yield 0.2
+    app._poll_status(0)
+    yield Until(lambda: door.admitted == 1 and door.inside == 0, 10, "counters after exit")
+    out["counters"] = [door.admitted, door.inside]
+    out["badge"] = door.badge_text
+    # 5. language button
+    tap(door.ids.language)
+    yield 0.3
+    out["lang_after_tap"] = app.lang
+    out["hint_after_tap"] = door.ids.hint.text
+
+
+def send_control(port: int, line: str) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(line.encode() + b"\n")
+        return sock.recv(4096).decode()
+
+
+def sale_script(app: Any, out: dict[str, Any], control_port: int) -> Iterator[Any]:
+    door = app.manager.get_screen("door")
+    sales = app.manager.get_screen("sales")
+    yield Until(lambda: door._catalog is not None, 15, "door status")
+    tap(door.ids.to_sales)
+    yield Until(lambda: len(sales.ids.performances.children) > 0, 10, "performances")
+    buttons = sales.ids.performances.children[::-1]
+    out["performances"] = [b.text for b in buttons]
+    festival_today = next(b for b in buttons if b.performance_id == dv.PERF_TODAY)
+    tap(festival_today)
+    yield Until(lambda: sales.step == "tickets" and len(sales.ids.tariffs.children) > 0, 5, "tariffs")
+    rows = {r.tariff_id: r for r in sales.ids.tariffs.children}
+    out["tariff_rows"] = [(r.name, r.price) for r in sales.ids.tariffs.children[::-1]]
+    tap(rows[dv.T_FULL].ids.plus)
+    tap(rows[dv.T_FULL].ids.plus)
+    tap(rows[dv.T_CHILD].ids.plus)
+    tap(rows[dv.T_CHILD].ids.plus)
+    tap(rows[dv.T_CHILD].ids.minus)
+    yield 0.2
+    out["cart_text"] = sales.cart_text
+    tap(sales.ids.to_payment)
+    yield 0.2
+    tap(sales.ids.pay_cash)
+    yield 0.2
+    out["cash_due"] = sales.due_text
+    quick = {str(b.amount): b for b in sales.ids.quick_cash.children}
+    out["quick_amounts"] = sorted(quick)
+    tap(quick["100"])
+    yield 0.2
+    out["change_text"] = sales.change_text
+    out["paper_out"] = send_control(control_port, "paper_out on")
+    tap(sales.ids.cash_confirm)
+    yield Until(lambda: sales.step == "printing" and bool(sales.printer_problem), 15, "printer problem shown")
+    out["printing_problem"] = sales.printer_problem
+    out["printing_texts"] = texts()
+    out["printed_during_fault"] = sales.jobs_printed
+    send_control(control_port, "paper_out off")
+    yield Until(lambda: sales.step == "done", 30, "printing resumed and finished")
+    out["jobs"] = [sales.jobs_printed, sales.jobs_total]
+    out["done_texts"] = texts()
+    out["order_ref"] = sales.receipt.order_ref
+    # a second sale: free invitations, back/cancel on the way
+    tap(sales.ids.new_sale)
+    yield Until(lambda: sales.step == "performance" and len(sales.ids.performances.children) > 0, 10, "restart")
+    tap(next(b for b in sales.ids.performances.children if b.performance_id == dv.PERF_TODAY))
+    yield Until(lambda: sales.step == "tickets" and len(sales.ids.tariffs.children) > 0, 5, "tariffs again")
+    rows = {r.tariff_id: r for r in sales.ids.tariffs.children}
+    tap(rows[dv.T_INVITE].ids.plus)
+    yield 0.1
+    tap(sales.ids.to_payment)
+    yield 0.2
+    out["free_enabled"] = [not sales.ids.pay_cash.disabled, not sales.ids.pay_free.disabled]
+    tap(sales.ids.pay_free)
+    yield Until(lambda: sales.step == "done", 30, "free sale printed")
+    out["free_order_ref"] = sales.receipt.order_ref
+
+
+def idle_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
+    sales = app.manager.get_screen("sales")
+    app.show("sales")
+    yield Until(lambda: len(sales.ids.performances.children) > 0, 10, "performances")
+    tap(sales.ids.performances.children[-1])
+    yield Until(lambda: len(sales.ids.tariffs.children) > 0, 5, "tariffs")
+    tap(sales.ids.tariffs.children[-1].ids.plus)
+    yield 0.2
+    out["before"] = [sales.step, sales.cart.count if sales.cart else 0]
+    yield Until(lambda: sales.step == "performance", 10, "idle reset")
+    out["after"] = [sales.step, sales.cart is None]
+
+
+def door_only_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
+    door = app.manager.get_screen("door")
+    yield Until(lambda: door._catalog is not None, 15, "door status")
+    out["screens"] = app.manager.screen_names
+    out["sales_button"] = [door.ids.to_sales.disabled, door.ids.to_sales.opacity]
+    tap(door.ids.to_sales)
+    yield 0.2
+    out["current_after_tap"] = app.manager.current
+
+
+def build(args: argparse.Namespace) -> AppServices:
+    workdir = Path(args.workdir)
+    role = "door" if args.scenario == "door_only" else "both"
+    services = compose_demo(workdir / "demo.sqlite", camera=False, printing=False, role=role, tickets=60)
+    if args.printer_port:
+        from kiosk.adapters.zebra import ZebraPrinter
+        from kiosk.services.printing import PrintJournal, PrintWorker
+        from kiosk.services.selling import SalesKey, SellingService
+        from kiosk.ui.printing_port import JournalPrinting
+
+        assert services.store is not None
+        printer = ZebraPrinter("127.0.0.1", args.printer_port, connect_timeout=1.0, read_timeout=1.0)
+        journal = PrintJournal()
+        worker = PrintWorker(services.store, printer, journal, idle_poll=0.1, fault_poll=0.2).start()
+        port = JournalPrinting(services.store, worker, journal)
+        keys = dv.read_private_keys(workdir / "demo.sqlite.issuer-keys.json")
+        key = SalesKey(dv.SALES_KIOSK_KEY_ID, keys[dv.SALES_KIOSK_KEY_ID])
+        services.printing = port
+        services.selling = SellingService(
+            services.store, services.device_id, can_sell=True, sales_key=key, labels=port.labels
+        )
+        services.closers.append(port.close)
+    if args.scenario == "idle":
+        services.idle_timeout_s = 1.5
+    return services
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario", choices=["door", "sale", "idle", "door_only"])
+    parser.add_argument("workdir")
+    parser.add_argument("--printer-port", type=int, default=0)
+    parser.add_argument("--control-port", type=int, default=0)
+    args = parser.parse_args()
+    from kiosk.ui.app import KioskApp
+
+    services = build(args)
+    app = KioskApp(services)
+    out: dict[str, Any] = {}
+    scripts = {
+        "door": lambda: door_script(app, out, Path(args.workdir)),
+        "sale": lambda: sale_script(app, out, args.control_port),
+        "idle": lambda: idle_script(app, out),
+        "door_only": lambda: door_only_script(app, out),
+    }
+    seq = Sequencer(app, scripts[args.scenario]())
+    seq.start(0.3)
+    app.run()
+    out["error"] = seq.error
+    (Path(args.workdir) / "result.json").write_text(json.dumps(out, ensure_ascii=False, indent=1, default=str))
+    return 1 if seq.error else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The door screen in a real window: keypad touches, USB wedge, verdict colours/shapes/words, exit, counters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.adapters.store import tables as t
+from kiosk.adapters.store.engine import open_store
+from tests.ui.conftest import run_driver
+
+pytestmark = pytest.mark.ui
+
+
+def test_scan_flow_with_touches_and_wedge(kivy_env: dict[str, str], tmp_path: Path) -> None:
+    seen = run_driver(kivy_env, "door", tmp_path)
+    code = seen["code"]
+    assert seen["lang"] == "fr" and "Présentez le code du billet à la caméra" in seen["start_texts"]
+    assert seen["keypad_open"] and seen["typed"] == code
+    first = seen["first"]
+    assert (first["kind"], first["shape"], first["sound"]) == ("ok", "circle_check", "ok")
+    assert first["title"] == "Bienvenue" and first["tariff"]  # the tariff's name is shown
+    assert "Bienvenue" in first["texts"]
+    assert seen["cleared_by_itself"]
+    second = seen["second"]
+    assert (second["kind"], second["shape"], second["sound"]) == ("warn", "triangle_bang", "warn")
+    assert second["title"] == "Déjà utilisé"
+    assert "porte main" in second["detail"] and "demo-kiosk-1" in second["detail"]  # when and which door
+    assert seen["dismissed_by_tap"]
+    third = seen["third"]
+    assert (third["kind"], third["shape"], third["sound"]) == ("stop", "octagon_cross", "stop")
+    assert third["title"] == "Billet inconnu" and "billetterie" in third["detail"]
+    assert seen["allow_exit"] and seen["direction"] == "exit"
+    assert seen["exit"]["title"] == "Sortie enregistrée" and seen["exit"]["shape"] == "arrow_out"
+    assert seen["counters"] == [1, 0]
+    assert seen["badge"].startswith("Hors ligne")
+    assert seen["lang_after_tap"] == "de" and seen["hint_after_tap"] == "Halten Sie den Ticketcode vor die Kamera"
+
+    store = open_store(tmp_path / "demo.sqlite")
+    with store.read() as conn:
+        moves = [r.movement for r in conn.execute(select(t.checkins).order_by(t.checkins.c.scanned_at))]
+        failed = [r.verdict for r in conn.execute(select(t.failed_scans).order_by(t.failed_scans.c.scanned_at))]
+        kinds = [r.kind for r in conn.execute(select(t.outbox).order_by(t.outbox.c.seq))]
+    store.close()
+    assert moves == ["entry", "exit"]
+    assert failed == ["already_used", "unknown"]
+    assert kinds == ["checkin", "failed_scan", "failed_scan", "checkin"]
+
+
+def test_door_only_device_has_no_sales(kivy_env: dict[str, str], tmp_path: Path) -> None:
+    seen = run_driver(kivy_env, "door_only", tmp_path)
+    assert "sales" not in seen["screens"]
+    assert seen["sales_button"] == [True, 0]
+    assert seen["current_after_tap"] == "door"
