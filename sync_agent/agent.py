@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
 from kiosk.adapters.store import tables as t
-from kiosk.adapters.store.engine import Store
+from kiosk.adapters.store.engine import Store, StoreError
 from kiosk.adapters.store.repositories import SqlOutboxStore
 from kiosk.domain.outbox import EventKind
 from kiosk.domain.timeutil import iso
@@ -393,7 +393,12 @@ class SyncAgent:
         self.notifier.ready(self.status_text())
         last_ping = 0.0
         while not stop.is_set():
-            self.step()
+            try:
+                self.step()
+            except StoreError as exc:  # locked for long or a full disk: say so, keep the loop (and pings) alive
+                log.error("device store: %s", exc)
+                self.notifier.status(f"store error: {exc}"[:200])
+                stop.wait(1.0)
             if interval is not None and time.monotonic() - last_ping >= interval:
                 self.notifier.watchdog()
                 last_ping = time.monotonic()
