@@ -145,17 +145,18 @@ def test_ui_calls_never_wait_for_a_slow_decode() -> None:
 
     frames = [np.full((16, 16), i, np.uint8) for i in range(3)]
     p = ScannerPipeline(FakeFrameSource(frames, fps=100), SlowDecoder(), lambda *a: None, lambda e: None)  # type: ignore[arg-type]
-    t0 = time.perf_counter()
     p.start()
-    time.sleep(0.1)  # the worker is now stuck inside decode
+    time.sleep(0.1)  # the worker is now stuck inside a decode that lasts up to 5 s
+    t0 = time.perf_counter()
     for _ in range(100):
         p.status()
         p.latest_frame()
         p.set_gate("vip")
-    elapsed = time.perf_counter() - t0 - 0.1
+    elapsed = time.perf_counter() - t0
+    running = p.status().running
     release.set()
     p.stop()
-    assert elapsed < 0.1, f"UI thread calls took {elapsed:.3f} s"
+    assert running and elapsed < 0.5, f"UI thread calls took {elapsed:.3f} s"
     assert p.latest_frame() is not None
 
 
