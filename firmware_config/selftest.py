@@ -186,15 +186,45 @@ def check_camera(config: KioskConfig, options: SelftestOptions) -> tuple[bool, s
 # --- clock, disk, database -------------------------------------------------------------------------------
 
 
-def check_clock(state_dir: Path, now: datetime) -> tuple[bool, str]:
+def last_recorded_time(database: Path) -> datetime | None:
+    """The newest time this device itself wrote into its store (an outbox event, the sync status row)."""
+    if not database.exists():
+        return None
+    latest: datetime | None = None
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
+    try:
+        for sql in ("SELECT max(occurred_at) FROM outbox", "SELECT max(updated_at) FROM sync_status"):
+            try:
+                value = connection.execute(sql).fetchone()[0]
+                when = datetime.fromisoformat(str(value)) if value else None
+            except (sqlite3.Error, ValueError):
+                continue  # an older store without that table, or a damaged value: the database check reports it
+            if when is not None and when.tzinfo is not None and (latest is None or when > latest):
+                latest = when
+    finally:
+        connection.close()
+    return latest
+
+
+def check_clock(state_dir: Path, now: datetime, database: Path | None = None) -> tuple[bool, str]:
+    """Not before the firmware, not behind central's last message, not behind what this device already recorded.
+
+    The last rule catches an RTC that lost power even before central was ever reached: scans would otherwise be
+    stamped earlier than the ones before them.
+    """
     if now < CLOCK_FLOOR:
         return False, f"clock says {now:%Y-%m-%d %H:%M} UTC, before this firmware was built: set the time"
     seen = last_central_time(state_dir)
-    if seen is None:
-        return True, f"{now:%Y-%m-%d %H:%M:%S} UTC; central not heard from yet (nothing to compare)"
-    if now < seen - CLOCK_BEHIND_TOLERANCE:
+    if seen is not None and now < seen - CLOCK_BEHIND_TOLERANCE:
         return False, f"clock {now:%Y-%m-%d %H:%M} UTC is behind central's last time {seen:%Y-%m-%d %H:%M} UTC"
-    return True, f"{now:%Y-%m-%d %H:%M:%S} UTC; central last seen {seen:%Y-%m-%d %H:%M:%S} UTC"
+    recorded = last_recorded_time(database) if database is not None else None
+    if recorded is not None and now < recorded - CLOCK_BEHIND_TOLERANCE:
+        return False, (
+            f"clock {now:%Y-%m-%d %H:%M} UTC is behind this device's own last record {recorded:%Y-%m-%d %H:%M} UTC "
+            "(clock went back: RTC battery?)"
+        )
+    central = f"central last seen {seen:%Y-%m-%d %H:%M:%S} UTC" if seen else "central not heard from yet"
+    return True, f"{now:%Y-%m-%d %H:%M:%S} UTC; {central}"
 
 
 def _existing(path: Path) -> Path:
@@ -245,7 +275,7 @@ def run_selftest(
         "camera": lambda: check_camera(config, options),
         "printer": lambda: check_printer(config.printer, options.timeout),
         "broker": lambda: check_broker(config.broker, client_id, options.timeout),
-        "clock": lambda: check_clock(state, options.now()),
+        "clock": lambda: check_clock(state, options.now(), database),
         "disk": lambda: check_disk([state, database.parent], options.min_free_mb, options.min_free_percent),
         "database": lambda: check_database(database),
     }

@@ -168,3 +168,19 @@ def test_clock_against_central(tmp_path: Path) -> None:
     assert not ok and "before this firmware was built" in detail
     (tmp_path / "central_time.json").write_text("{garbage")
     assert last_central_time(tmp_path) is None
+
+
+def test_clock_behind_what_the_device_itself_recorded(tmp_path: Path) -> None:
+    from kiosk.adapters.store.repositories import SqlOutboxStore
+    from kiosk.domain.outbox import OutboxEvent
+
+    now = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
+    database = tmp_path / "kiosk.sqlite"
+    store = open_store(database, create=True)
+    assert check_clock(tmp_path, now, database)[0]  # empty store: nothing to compare
+    with store.write() as conn:
+        SqlOutboxStore().append(conn, OutboxEvent("ev-1", "checkin", now, {"v": 1}))
+    store.close()
+    assert check_clock(tmp_path, now + timedelta(minutes=1), database)[0]
+    ok, detail = check_clock(tmp_path, now - timedelta(days=1), database)  # never synced, but time went back
+    assert not ok and "own last record" in detail
