@@ -306,8 +306,8 @@ def test_killed_while_sending_becomes_unknown_and_is_not_resent(
     printer_emulator.configure(print_seconds=30)  # the label sits in the printer: the job stays "sent"
     first = _child(db_path, printer_emulator.port, "enqueue", str(venue.tickets[0].ticket_id))
     assert first.stdout is not None and first.stdout.readline().strip() == "ready"
-    _wait(lambda: _states_at(db_path) == [JobState.SENT], 10)
-    first.send_signal(signal.SIGKILL)
+    _wait(lambda: _states_at(db_path) == [JobState.SENT] and len(printer_emulator.received) == 1, 10)
+    first.send_signal(signal.SIGKILL)  # the label is in the printer, the job is still "sent"
     first.wait()
     printer_emulator.configure(print_seconds=0)
     second = _child(db_path, printer_emulator.port, "run")
