@@ -40,20 +40,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _from_config(path: Path) -> dict[str, Any]:
+    """Settings from the device config (firmware_config): broker, credentials (secrets file), ids, database.
+
+    Central's public key is expected at `paths.state_dir/central.pub` unless `--central-key` names another file.
+    """
+    from firmware_config.loader import ConfigError, load_config
+
     try:
-        from firmware_config.loader import load_config  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:
-        raise UsageError(f"--config needs firmware_config.loader, which this build lacks ({exc}); use flags") from exc
-    cfg = load_config(path)
+        cfg = load_config(path)
+        device = cfg.device_id
+    except (ConfigError, LookupError) as exc:
+        raise UsageError(str(exc)) from exc
     broker = cfg.broker
-    password = broker.password.get_secret_value() if broker.password is not None else None
     return {
         "db": Path(cfg.paths.database),
         "broker": broker.url,
         "venue": cfg.device.venue,
-        "device": cfg.device_id,
+        "device": device,
         "username": broker.username,
-        "password": password,
+        "password": broker.password.get_secret_value() if broker.password is not None else None,
         "ca": broker.ca_file,
         "central_key": Path(cfg.paths.state_dir) / "central.pub",
     }
