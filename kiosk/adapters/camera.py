@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,6 +42,7 @@ class SourceStatus:
     frames: int = 0
     reopens: int = 0
     bad_frames: int = 0
+    mode: str = ""  # what the camera actually delivers (drivers pick the nearest mode to what was asked)
 
 
 class FrameSource(Protocol):
@@ -230,14 +231,15 @@ class OpenCvCamera(ThreadedSource):
         self.settings = settings
         self._open_capture = open_capture
         self._last_frame_at = 0.0
+        self._mode = ""
 
     def status(self) -> SourceStatus:
         s = super().status()
         # A read stuck inside the driver cannot report itself: judge by the age of the newest frame.
         age = time.monotonic() - self._last_frame_at
         if s.state == SourceState.RUNNING and self._last_frame_at and age > self.settings.stall_seconds:
-            return SourceStatus(SourceState.STALLED, f"no frame for {age:.1f} s", s.frames, s.reopens, s.bad_frames)
-        return s
+            s = replace(s, state=SourceState.STALLED, detail=f"no frame for {age:.1f} s")
+        return replace(s, mode=self._mode)
 
     def _run(self) -> None:
         attempt = 0
@@ -247,6 +249,7 @@ class OpenCvCamera(ThreadedSource):
                 attempt += 1
                 continue
             attempt = 0
+            self._mode = ""  # a camera that comes back may come back in another mode
             self._read_until_stalled(cap)
             cap.release()
             if self._stop.is_set():
@@ -283,6 +286,8 @@ class OpenCvCamera(ThreadedSource):
             if ok:
                 problem = valid_frame(frame)
             if problem is None:
+                if not self._mode:
+                    self._mode = f"{frame.shape[1]}x{frame.shape[0]}"
                 self._last_frame_at = last_good = time.monotonic()
                 self._publish(frame)
                 continue

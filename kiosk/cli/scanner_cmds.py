@@ -150,6 +150,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         "source": args.source,
         "state": source.state.value,
         "detail": source.detail,
+        "mode": source.mode,
         "frames": status.frames,
         "scans": status.scans,
         "bad_frames": status.source.bad_frames,

@@ -196,6 +196,7 @@ def test_camera_watchdog_reopens_after_unplug_and_reports_states() -> None:
         assert wait_for(lambda: cam.status().state == SourceState.RUNNING and cam.status().frames > frames_before)
         st = cam.status()
         assert st.reopens >= 1 and st.bad_frames > 0
+        assert st.mode == "32x24"  # what the camera really delivers, for the technician
         assert cam.next_frame(0, 1.0) is not None
     finally:
         cam.stop()
