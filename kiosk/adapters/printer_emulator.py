@@ -151,7 +151,7 @@ class PrinterEmulator:
         with self._lock:
             return [lb.zpl for lb in self.printed]
 
-    def wait_for_labels(self, n: int, timeout: float = 5.0) -> list[bytes]:
+    def wait_for_labels(self, n: int, timeout: float = 10.0) -> list[bytes]:
         """Block until `n` labels were printed (raises TimeoutError with what was seen)."""
         deadline = time.monotonic() + timeout
         with self._lock:

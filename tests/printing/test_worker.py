@@ -47,7 +47,7 @@ def _states_at(db: Path) -> list[JobState]:
         store.close()
 
 
-def _wait(predicate: object, timeout: float = 5.0) -> None:
+def _wait(predicate: object, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():  # type: ignore[operator]
         if time.monotonic() > deadline:
