@@ -49,7 +49,7 @@ class FrameSource(Protocol):
     """What the scanner pipeline reads from."""
 
     def start(self) -> None: ...
-    def stop(self) -> None: ...
+    def stop(self, timeout: float = 5.0) -> None: ...
     def next_frame(self, after: int, timeout: float) -> tuple[int, Frame] | None: ...
     def status(self) -> SourceStatus: ...
 
@@ -112,11 +112,12 @@ class ThreadedSource:
             self._thread = threading.Thread(target=self._guarded_run, name=f"frames-{self.name}", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread; wait at most `timeout` s for it (a read stuck in a driver ends on its own later)."""
         self._stop.set()
         self.slot.close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._thread is not None and timeout > 0:
+            self._thread.join(timeout)
         if self.status().state not in (SourceState.ENDED, SourceState.FAILED):  # keep how a file source finished
             self._set(SourceState.STOPPED)
 

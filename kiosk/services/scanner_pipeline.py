@@ -1,9 +1,10 @@
 """The camera scanning loop: frame source → decoder → frame tracker → ScanningService.scan → callback.
 
-It runs on its own worker thread, so the UI (Kivy thread) only ever calls non-blocking methods: `start`, `stop`,
-`latest_frame` (for the preview), `status` and `set_gate`. `on_scan` is called on the worker thread: the UI must
-hop to its own thread (Kivy: `Clock.schedule_once`). Nothing a frame or the store does can end the loop: a bad
-frame or a decoder error is counted and reported in `status`, a store error is handed to `on_scan` as an error.
+It runs on its own worker thread, so the UI (Kivy thread) only ever calls non-blocking methods: `start`,
+`latest_frame` (for the preview), `status`, `set_gate` and `stop(timeout=0)`. `on_scan` is called on the worker
+thread: the UI must hop to its own thread (Kivy: `Clock.schedule_once`). Nothing a frame or the store does can end
+the loop: a bad frame or a decoder error is counted and reported in `status`, a store error is handed to `on_scan`
+as an error.
 """
 
 from __future__ import annotations
@@ -88,9 +89,10 @@ class ScannerPipeline:
             self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
+        """Stop scanning; wait at most `timeout` s for the threads (the UI passes 0 and never waits)."""
         self._stop.set()
-        self._source.stop()
-        if self._thread is not None:
+        self._source.stop(timeout)
+        if self._thread is not None and timeout > 0:
             self._thread.join(timeout)
 
     def set_gate(self, gate: str, direction: Direction = Direction.ENTRY) -> None:

@@ -195,3 +195,26 @@ def test_demo_video_through_the_whole_pipeline(service: ScanningService, demo_vi
     p = ScannerPipeline(VideoFileSource(path), camera_decoder(), service.scan, on_scan, clock=frame_clock(10))
     run(p)
     assert [(e.code, e.result.verdict.code.value if e.result else e.error) for e in events] == plan
+
+
+def test_stop_with_no_timeout_returns_at_once_even_with_a_hung_decode() -> None:
+    release = threading.Event()
+
+    class HungDecoder:
+        def decode(self, frame: np.ndarray) -> list[DecodedCode]:
+            release.wait(5)
+            return []
+
+    p = ScannerPipeline(
+        FakeFrameSource([np.zeros((16, 16), np.uint8)] * 3),
+        HungDecoder(),
+        lambda *a: None,  # type: ignore[arg-type]
+        lambda e: None,
+    )
+    p.start()
+    time.sleep(0.1)
+    t0 = time.perf_counter()
+    p.stop(timeout=0)
+    assert time.perf_counter() - t0 < 0.2
+    release.set()
+    assert p.wait_done(5)  # and the worker ends by itself once the decode returns
