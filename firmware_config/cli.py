@@ -170,7 +170,12 @@ def cmd_firstboot(args: argparse.Namespace) -> int:
 
 def cmd_selftest(args: argparse.Namespace) -> int:
     config = _load(args)
-    options = SelftestOptions(timeout=args.timeout, camera_source=args.camera_source, min_free_mb=args.min_free_mb)
+    options = SelftestOptions(
+        timeout=args.timeout,
+        camera_source=args.camera_source,
+        min_free_mb=args.min_free_mb,
+        expect_code=args.expect_code,
+    )
     only = args.only.split(",") if args.only else CHECKS
     unknown = set(only) - set(CHECKS)
     if unknown:
@@ -326,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help=f"comma-separated subset of {','.join(CHECKS)}")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds per network check (default 3)")
     p.add_argument("--camera-source", help="read frames from this video file instead of the camera")
+    p.add_argument("--expect-code", help="also require this code, held in front of the camera, to be read")
     p.add_argument("--min-free-mb", type=int, default=200)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_selftest)

@@ -48,6 +48,7 @@ class SelftestOptions:
     min_free_percent: float = 5.0
     camera_source: str | None = None  # a video file instead of the configured device (tests, bench)
     camera_frames: int = 10
+    expect_code: str | None = None  # a code the technician holds in front of the camera (e.g. a printed test card)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
@@ -145,17 +146,22 @@ def _decode_test_code(size: tuple[int, int]) -> tuple[bool, str]:
     return text in found, f"test code {'decoded' if text in found else 'NOT decoded'}"
 
 
-def _grab(source: Any, count: int, timeout: float) -> list[Any]:
+def _grab(source: Any, count: int, timeout: float, until: Callable[[Any], bool] | None = None) -> list[Any]:
+    """Up to `count` frames within `timeout` s; stops early once `until(frame)` is true."""
     frames: list[Any] = []
     source.start()
     try:
         deadline, after = time.monotonic() + timeout, 0
         while len(frames) < count and time.monotonic() < deadline:
-            got = source.next_frame(after, timeout=max(deadline - time.monotonic(), 0.01))
+            got = source.next_frame(after, timeout=min(max(deadline - time.monotonic(), 0.01), 0.2))
             if got is None:
+                if str(source.status().state) in ("ended", "failed"):
+                    break  # a video file that has no more frames
                 continue
             after, frame = got
             frames.append(frame)
+            if until is not None and until(frame):
+                break
     finally:
         source.stop()
     return frames
@@ -172,15 +178,35 @@ def check_camera(config: KioskConfig, options: SelftestOptions) -> tuple[bool, s
     else:
         settings = CameraSettings(camera.device, camera.width, camera.height, camera.fps, camera.mjpg)
         name, source = str(camera.device), OpenCvCamera(settings)
+    seen: set[str] = set()
+    until = None
+    count, timeout = options.camera_frames, max(options.timeout, 1.0)
+    if options.expect_code is not None:
+        from kiosk.adapters.decoder import camera_decoder
+
+        decoder = camera_decoder()
+        expected = options.expect_code
+
+        def until(frame: Any) -> bool:
+            seen.update(code.text for code in decoder.decode(frame))
+            return expected in seen
+
+        count, timeout = max(count, 5 * camera.fps), max(timeout, 5.0)  # give the technician a few seconds
     start = time.monotonic()
-    frames = _grab(source, options.camera_frames, max(options.timeout, 1.0))
+    frames = _grab(source, count, timeout, until)
     elapsed = time.monotonic() - start
     if not frames:
         status = source.status()
         return False, f"camera {name}: no frames ({status.detail or status.state}; unplugged, busy, wrong device?)"
     height, width = frames[0].shape[:2]
     decoded_ok, decoded = _decode_test_code((width, height))
-    return decoded_ok, f"camera {name}: {len(frames)} frames {width}x{height} in {elapsed:.2f} s; {decoded}"
+    detail = f"camera {name}: {len(frames)} frames {width}x{height} in {elapsed:.2f} s; {decoded}"
+    if options.expect_code is None:
+        return decoded_ok, detail
+    if options.expect_code in seen:
+        return decoded_ok, f"{detail}; held-up code {options.expect_code} read by the camera"
+    others = f" (read instead: {', '.join(sorted(seen))})" if seen else ""
+    return False, f"{detail}; held-up code {options.expect_code} NOT read by the camera{others}"
 
 
 # --- clock, disk, database -------------------------------------------------------------------------------

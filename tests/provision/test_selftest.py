@@ -40,7 +40,8 @@ def secure_broker(mosquitto_factory: BrokerFactory, tmp_path: Path) -> Mosquitto
 
 @pytest.fixture(scope="module")
 def camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_demo_video(["K1TEST"], tmp_path_factory.mktemp("cam") / "cam.avi", size=(640, 360), hold_seconds=0.4)
+    folder = tmp_path_factory.mktemp("cam")
+    return make_demo_video(["K1TEST"], folder / "cam.avi", size=(640, 360), hold_seconds=0.4, gap_seconds=0.2)
 
 
 def make_config(
@@ -184,3 +185,15 @@ def test_clock_behind_what_the_device_itself_recorded(tmp_path: Path) -> None:
     assert check_clock(tmp_path, now + timedelta(minutes=1), database)[0]
     ok, detail = check_clock(tmp_path, now - timedelta(days=1), database)  # never synced, but time went back
     assert not ok and "own last record" in detail
+
+
+def test_camera_reads_the_code_held_in_front_of_it(
+    tmp_path: Path, printer: PrinterEmulator, secure_broker: MosquittoBroker, camera_video: Path
+) -> None:
+    config = load_config(make_config(tmp_path, printer, secure_broker))
+    held = SelftestOptions(timeout=2.0, camera_source=str(camera_video), expect_code="K1TEST")
+    result = run_selftest(config, held, only=["camera"])[0]
+    assert result.ok and "held-up code K1TEST read by the camera" in result.detail
+    other = SelftestOptions(timeout=2.0, camera_source=str(camera_video), expect_code="K1OTHER")
+    result = run_selftest(config, other, only=["camera"])[0]
+    assert not result.ok and "NOT read" in result.detail and "read instead: K1TEST" in result.detail
