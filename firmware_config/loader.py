@@ -160,20 +160,27 @@ def _resolve_paths(config: KioskConfig, base: Path) -> KioskConfig:
     return config.model_copy(update={"paths": paths, "broker": broker})
 
 
-def _validation_issues(path: Path, exc: ValidationError, lines: dict[tuple[str, ...], int]) -> list[ConfigIssue]:
+def _validation_issues(
+    path: Path, exc: ValidationError, lines: dict[tuple[str, ...], int], secrets_file: Path
+) -> list[ConfigIssue]:
     issues = []
     for error in exc.errors():
         # Drop pydantic's union branch tags (e.g. 'int', 'str') that are not keys of the file.
         loc = tuple(str(p) for p in error["loc"] if not (isinstance(p, str) and p in {"int", "str", "function-after"}))
         key = ".".join(loc) or "(top level)"
         message = error["msg"].removeprefix("Value error, ")
+        secret = tuple(loc[:2]) in SECRET_KEYS
         if error["type"] == "extra_forbidden":
             message = "unknown key (misspelt, or not supported by this firmware)"
         elif error["type"] == "missing":
             message = "missing (required)"
-        elif "input" in error and error["type"] not in ("model_type",) and not isinstance(error["input"], dict):
-            message = f"{message} (got {error['input']!r})"
-        issues.append(ConfigIssue(path, _line_for(lines, loc), key, message))
+        elif not secret and "input" in error and not isinstance(error["input"], dict):
+            message = f"{message} (got {error['input']!r})"  # never echo a secret's value
+        if secret:
+            secret_lines = key_lines(secrets_file.read_text(encoding="utf-8")) if secrets_file.is_file() else {}
+            issues.append(ConfigIssue(secrets_file, _line_for(secret_lines, loc), key, message))
+        else:
+            issues.append(ConfigIssue(path, _line_for(lines, loc), key, message))
     return issues
 
 
@@ -221,7 +228,7 @@ def load_config(path: Path, secrets_path: Path | None = None) -> KioskConfig:
     try:
         config = KioskConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_validation_issues(path, exc, lines)) from None
+        raise ConfigError(_validation_issues(path, exc, lines, secrets_file)) from None
     config = _resolve_paths(config, path.parent.resolve())
     if config.device.id is None:
         from firmware_config.identity import read_device_id

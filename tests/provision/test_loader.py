@@ -166,3 +166,10 @@ def test_validate_cli_exit_codes(write_config: WriteConfig) -> None:
     assert bad.returncode == 1
     assert f"{path}:7: device.bogus: unknown key" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_bad_secret_is_reported_in_the_secrets_file_without_its_value(write_config: WriteConfig) -> None:
+    path = write_config(MINIMAL, secrets='[broker]\npassword = "x"\n\n[wifi]\npsk = "short-1"\n')
+    message = str(error_of(path))
+    assert message == f"{path.with_name('secrets.toml')}:5: wifi.psk: a WPA2 passphrase has 8 to 63 characters"
+    assert "short-1" not in message
