@@ -110,6 +110,18 @@ def _write_private(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+def _give_to_state_owner(state_dir: Path, paths: list[Path]) -> None:
+    """Run as root (`sudo kiosk-provision firstboot`), hand the identity to the state directory's owner.
+
+    The services run as the `kiosk` user, which owns /var/lib/kiosk (StateDirectory=); a root-owned 0600 key
+    there would lock them out of their own identity.
+    """
+    owner = state_dir.stat()
+    if os.geteuid() == 0 and owner.st_uid != 0:
+        for path in paths:
+            os.chown(path, owner.st_uid, owner.st_gid)
+
+
 def create_identity(state_dir: Path, now: datetime, device_id: str | None = None) -> DeviceIdentity:
     """Make the key pair and id; refuse if any identity (even a partial one) is already there."""
     state_dir = Path(state_dir)
@@ -136,6 +148,7 @@ def create_identity(state_dir: Path, now: datetime, device_id: str | None = None
             "created_at": identity.created_at,
         }
         _write_private(staging / DEVICE_FILE, (json.dumps(record, indent=2) + "\n").encode())
+        _give_to_state_owner(state_dir, [staging, staging / KEY_FILE, staging / DEVICE_FILE])
         if target.exists():
             target.rmdir()  # empty (checked above); rename would refuse a non-empty one anyway
         os.rename(staging, target)

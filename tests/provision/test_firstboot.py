@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,3 +121,13 @@ def test_show_masks_secrets_unless_asked(write_config: WriteConfig) -> None:
     shown = run_cli("show", "--config", str(path), "--reveal", "--json")
     data = json.loads(shown.stdout)
     assert data["broker"]["password"] == "s3cret-pw" and data["wifi"]["psk"] == "passphrase1"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can run firstboot for another user")
+def test_identity_made_by_root_belongs_to_the_state_directory_owner(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chown(state, 4242, 4243)  # as StateDirectory= makes /var/lib/kiosk the kiosk user's
+    create_identity(state, NOW)
+    for path in (state / "identity", state / "identity" / "device.json", state / "identity" / "device_key.pem"):
+        assert (path.stat().st_uid, path.stat().st_gid) == (4242, 4243), path
