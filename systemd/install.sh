@@ -4,7 +4,7 @@
 #     --root DIR     install into a mounted image or staging tree instead of / (enables offline, no daemon-reload)
 #     --bin DIR      where kiosk, kiosk-sync and kiosk-provision are (default /opt/kiosk/.venv/bin)
 #     --no-enable    place the files only
-#     --with-broker  also install and enable the venue broker (one device per venue runs it)
+#     --with-broker  also set up and enable the venue broker (one device per venue runs it)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,14 +46,23 @@ for unit in "${units[@]}"; do place "$here/$unit" "$unit_dir/$unit" 0644; done
 place "$here/kiosk.sysusers" "$root/etc/sysusers.d/kiosk.conf" 0644
 
 if [ "$broker" -eq 1 ]; then
-    install -d -m 0755 "$root/etc/kiosk/broker" "$root/etc/kiosk/broker/conf.d"
-    place "$here/kiosk-broker.service" "$unit_dir/kiosk-broker.service" 0644
-    place "$here/kiosk-broker.conf" "$root/etc/kiosk/broker/mosquitto.conf" 0644
-    # The ACL and the password file are the venue's: never overwrite them.
-    [ -e "$root/etc/kiosk/broker/acl" ] || place "$here/kiosk-broker.acl" "$root/etc/kiosk/broker/acl" 0644
-    [ -e "$root/etc/kiosk/broker/passwd" ] || install -m 0640 /dev/null "$root/etc/kiosk/broker/passwd"
-    if getent group mosquitto >/dev/null && [ "$root" = / ]; then chgrp mosquitto /etc/kiosk/broker/passwd; fi
-    units+=(kiosk-broker.service)
+    # The venue broker is Debian's mosquitto with the sync protocol's config (sync_agent/broker/, shipped in the
+    # package) and our drop-in. Passwords, the venue ACL and the bridge are the venue's: never overwritten.
+    conf_src=$("$bin/python" -c 'import pathlib, sync_agent.broker as b; print(pathlib.Path(b.__file__).parent)')
+    [ -f "$conf_src/mosquitto.conf" ] || { echo "install.sh: $conf_src/mosquitto.conf is missing" >&2; exit 1; }
+    install -d -m 0755 "$unit_dir/mosquitto.service.d" "$root/etc/mosquitto/conf.d" "$root/etc/mosquitto/kiosk" \
+        "$root/etc/mosquitto/kiosk/bridge.d"
+    place "$here/mosquitto-kiosk.conf" "$unit_dir/mosquitto.service.d/kiosk.conf" 0644
+    place "$conf_src/mosquitto.conf" "$root/etc/mosquitto/conf.d/kiosk.conf" 0644
+    place "$conf_src/bridge.conf" "$root/etc/mosquitto/kiosk/bridge.conf.example" 0644
+    if [ -e "$unit_dir/mosquitto.service" ] || [ -e "$root/lib/systemd/system/mosquitto.service" ] ||
+       [ -e "$root/usr/lib/systemd/system/mosquitto.service" ]; then
+        units+=(mosquitto.service)
+    else
+        echo "install.sh: mosquitto is not installed in $root (apt-get install mosquitto); broker not enabled" >&2
+    fi
+    echo "install.sh: broker: write /etc/mosquitto/kiosk/passwd and acl with python -m sync_agent.broker.accounts" \
+         "(see docs/operations.md), and bridge.d/central.conf from bridge.conf.example"
 fi
 
 if [ "$root" = / ]; then
