@@ -169,6 +169,7 @@ def test_real_sync_agent_sends_ready_and_pings_until_stopped(
             pytest.fail(f"no READY/pings from kiosk-sync: {proc.communicate()}")
         kinds = [m.split("\n")[0].split("=")[0] for _, m in notify_socket.messages]
         assert "READY" in kinds and kinds.index("READY") < kinds.index("WATCHDOG")  # STATUS= may come first
+        assert any("STATUS=" in m for _, m in notify_socket.messages)  # what `systemctl status` shows
         proc.send_signal(signal.SIGSTOP)
         stopped_at = time.monotonic() + 0.05
         time.sleep(0.5)
