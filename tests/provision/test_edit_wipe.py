@@ -106,3 +106,15 @@ def test_secret_command_merges_into_a_0600_file(write_config: WriteConfig, tmp_p
     secrets.chmod(0o644)
     exposed = run_cli("secret", "--config", str(path), "wifi.psk", stdin="another-passphrase\n")
     assert exposed.returncode == 1 and "chmod 600" in exposed.stderr
+
+
+def test_hash_pin_command(write_config: WriteConfig) -> None:
+    from firmware_config.pins import verify_pin
+
+    made = run_cli("hash-pin", stdin="135790\n")
+    assert made.returncode == 0 and verify_pin("135790", made.stdout.strip()) and "135790" not in made.stdout
+    path = write_config(MINIMAL)
+    assert run_cli("set", "--config", str(path), f"technician.pin_hash={made.stdout.strip()}").returncode == 0
+    assert verify_pin("135790", load_config(path).technician.pin_hash)
+    bad = run_cli("hash-pin", stdin="12ab\n")
+    assert bad.returncode == 1 and "4 to 12 digits" in bad.stderr
