@@ -114,8 +114,7 @@ class KioskApp(App):
 
         self.ready_at = time.monotonic()
         log.info("ready")
-        if os.environ.get("KIOSK_READY_FILE"):
-            Path(os.environ["KIOSK_READY_FILE"]).write_text(self.manager.current)
+        Clock.schedule_once(lambda _dt: self._write_ready_file(), 0.3)  # after the texts were fitted
         try:
             from kiosk.adapters.sdnotify import SystemdNotifier
 
@@ -129,7 +128,23 @@ class KioskApp(App):
         self.worker.shutdown()
         self.services.close()
 
+    def _write_ready_file(self) -> None:
+        """For supervisors and tests: KIOSK_READY_FILE gets the current screen and its visible texts."""
+        target = os.environ.get("KIOSK_READY_FILE")
+        if not target:
+            return
+        import json
+
+        from kiosk.ui.layout_check import visible_labels
+
+        texts = [w.text for w in visible_labels(Window)]
+        tmp = Path(target + ".tmp")
+        tmp.write_text(json.dumps({"screen": self.manager.current, "texts": texts}, ensure_ascii=False))
+        tmp.replace(target)
+
     def _poll_status(self, _dt):
+        if self.ready_at is not None:
+            self._write_ready_file()
         for screen in self.manager.screens:
             refresh = getattr(screen, "refresh_status", None)
             if refresh is not None and screen.name in (self.manager.current, "technician"):

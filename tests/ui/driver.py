@@ -135,11 +135,13 @@ def sale_script(app: Any, out: dict[str, Any], control_port: int) -> Iterator[An
     yield Until(lambda: door._catalog is not None, 15, "door status")
     tap(door.ids.to_sales)
     yield Until(lambda: len(sales.ids.performances.children) > 0, 10, "performances")
+    yield 0.3
     buttons = sales.ids.performances.children[::-1]
     out["performances"] = [b.text for b in buttons]
     festival_today = next(b for b in buttons if b.performance_id == dv.PERF_TODAY)
     tap(festival_today)
     yield Until(lambda: sales.step == "tickets" and len(sales.ids.tariffs.children) > 0, 5, "tariffs")
+    yield 0.3
     rows = {r.tariff_id: r for r in sales.ids.tariffs.children}
     out["tariff_rows"] = [(r.name, r.price) for r in sales.ids.tariffs.children[::-1]]
     tap(rows[dv.T_FULL].ids.plus)
@@ -156,7 +158,7 @@ def sale_script(app: Any, out: dict[str, Any], control_port: int) -> Iterator[An
     out["cash_due"] = sales.due_text
     quick = {str(b.amount): b for b in sales.ids.quick_cash.children}
     out["quick_amounts"] = sorted(quick)
-    tap(quick["100"])
+    tap(quick["200"])
     yield 0.2
     out["change_text"] = sales.change_text
     out["paper_out"] = send_control(control_port, "paper_out on")
@@ -170,11 +172,14 @@ def sale_script(app: Any, out: dict[str, Any], control_port: int) -> Iterator[An
     out["jobs"] = [sales.jobs_printed, sales.jobs_total]
     out["done_texts"] = texts()
     out["order_ref"] = sales.receipt.order_ref
+    yield 0.3  # let the new step lay out before touching it
     # a second sale: free invitations, back/cancel on the way
     tap(sales.ids.new_sale)
     yield Until(lambda: sales.step == "performance" and len(sales.ids.performances.children) > 0, 10, "restart")
+    yield 0.3
     tap(next(b for b in sales.ids.performances.children if b.performance_id == dv.PERF_TODAY))
     yield Until(lambda: sales.step == "tickets" and len(sales.ids.tariffs.children) > 0, 5, "tariffs again")
+    yield 0.3
     rows = {r.tariff_id: r for r in sales.ids.tariffs.children}
     tap(rows[dv.T_INVITE].ids.plus)
     yield 0.1

@@ -58,6 +58,7 @@ class FitLabel(Label):
         super().__init__(**kwargs)
         self._pending = None
         self.bind(size=self._refit, text=self._refit, base_font=self._refit, bold=self._refit)
+        self._refit()
 
     def _refit(self, *_):
         if self._pending is None:
@@ -86,6 +87,7 @@ class TouchButton(Button):
         self._pending = None
         self.bind(size=self._refit, text=self._refit, base_font=self._refit, tone=self._tone, disabled=self._tone)
         self._tone()
+        self._refit()
 
     def _tone(self, *_):
         r, g, b, a = self.tone
