@@ -21,6 +21,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.set_defaults(func=cmd_screenshots)
 
 
+def cmd_default(args: argparse.Namespace) -> int:
+    """`kiosk` with no sub-command: the app, as `kiosk run` (for kiosk.cli's `parser.default_func`)."""
+    return cmd_run(argparse.Namespace(config=getattr(args, "config", None), windowed=False))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from kiosk.compose import DEFAULT_CONFIG, compose_demo, compose_from_config
 

@@ -214,10 +214,36 @@ def door_only_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
     out["current_after_tap"] = app.manager.current
 
 
+def camera_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
+    door = app.manager.get_screen("door")
+    yield Until(lambda: door.verdict_visible, 30, "a verdict from the camera")
+    out["first"] = verdict_seen(door)
+    out["frames_shown"] = door.frames_shown
+    yield Until(lambda: door.scans_shown >= 2 and door.v_kind == "stop", 30, "the second code of the reel")
+    out["second"] = verdict_seen(door)
+    out["camera_codes"] = list(app.camera.last_codes)
+    app.show("technician")
+    tech = app.manager.get_screen("technician")
+    yield 0.3
+    tech.try_pin("0000")
+    yield Until(lambda: bool(tech._message), 5, "wrong PIN answer")
+    out["wrong_pin"] = [tech.unlocked, tech.pin_hint]
+    tech.try_pin("1234")
+    yield Until(lambda: tech.unlocked and bool(tech.printer_text), 10, "technician unlocked")
+    yield 1.0
+    out["tech"] = {"camera": tech.camera_text, "printer": tech.printer_text, "sync": tech.sync_text}
+
+
 def build(args: argparse.Namespace) -> AppServices:
     workdir = Path(args.workdir)
     role = "door" if args.scenario == "door_only" else "both"
-    services = compose_demo(workdir / "demo.sqlite", camera=False, printing=False, role=role, tickets=60)
+    db = workdir / "demo.sqlite"
+    if args.scenario == "camera":
+        compose_demo(db, camera=False, printing=False, tickets=60).close()  # make the venue, then film two codes
+        expected = demo_expected(db)
+        reel = [next(c for c, v in expected if v == "valid"), next(c for c, v in expected if v == "unknown")]
+        return compose_demo(db, camera=True, printing=False, reel=reel)
+    services = compose_demo(db, camera=False, printing=False, role=role, tickets=60)
     if args.printer_port:
         from kiosk.adapters.zebra import ZebraPrinter
         from kiosk.services.printing import PrintJournal, PrintWorker
@@ -243,7 +269,7 @@ def build(args: argparse.Namespace) -> AppServices:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["door", "sale", "idle", "door_only"])
+    parser.add_argument("scenario", choices=["door", "sale", "idle", "door_only", "camera"])
     parser.add_argument("workdir")
     parser.add_argument("--printer-port", type=int, default=0)
     parser.add_argument("--control-port", type=int, default=0)
@@ -258,6 +284,7 @@ def main() -> int:
         "sale": lambda: sale_script(app, out, args.control_port),
         "idle": lambda: idle_script(app, out),
         "door_only": lambda: door_only_script(app, out),
+        "camera": lambda: camera_script(app, out),
     }
     seq = Sequencer(app, scripts[args.scenario]())
     seq.start(0.3)

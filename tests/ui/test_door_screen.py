@@ -54,3 +54,22 @@ def test_door_only_device_has_no_sales(kivy_env: dict[str, str], tmp_path: Path)
     assert "sales" not in seen["screens"]
     assert seen["sales_button"] == [True, 0]
     assert seen["current_after_tap"] == "door"
+
+
+def test_camera_preview_and_scans_from_the_simulated_camera(kivy_env: dict[str, str], tmp_path: Path) -> None:
+    """The demo camera plays a generated video of a valid ticket then an unknown code: both get verdicts."""
+    seen = run_driver(kivy_env, "camera", tmp_path)
+    assert seen["first"]["title"] == "Bienvenue"
+    assert seen["frames_shown"] > 0  # the preview shows camera frames (the rate is measured in bench/bench_ui.py)
+    assert seen["second"]["title"] == "Billet inconnu"
+    assert seen["wrong_pin"][0] is False and seen["wrong_pin"][1] == "PIN erroné."
+    assert "images" in seen["tech"]["camera"] and "dernier lu" in seen["tech"]["camera"]
+    assert seen["tech"]["printer"] == "Aucune imprimante n'est configurée sur ce kiosque."
+    assert seen["tech"]["sync"].startswith("Hors ligne")
+    store = open_store(tmp_path / "demo.sqlite")
+    with store.read() as conn:
+        assert [r.movement for r in conn.execute(select(t.checkins))] == ["entry"]
+        failed = [r.verdict for r in conn.execute(select(t.failed_scans).order_by(t.failed_scans.c.scanned_at))]
+    # the video loops: a code seen again later is a new scan (the valid one then reads already_used)
+    assert failed[0] == "unknown" and set(failed) <= {"unknown", "already_used"}
+    store.close()
