@@ -20,7 +20,7 @@ from sync_agent import messages as m
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import IngestResult, ingest_batch, mark_ack_sent, now_iso
 from sync_agent.central.publish import Outgoing, current_snapshot_message
-from sync_agent.mqtt import BrokerSettings, make_client, session_properties
+from sync_agent.mqtt import BrokerSettings, make_client
 from sync_agent.signing import Signer
 from sync_agent.topics import CENTRAL_RESYNC, CENTRAL_TX, DeviceTopics, VenueTopics, split_device_topic
 
@@ -135,8 +135,9 @@ class CentralService:
             self.broker.host,
             self.broker.port,
             self.broker.keepalive,
-            clean_start=False,
-            properties=session_properties(),
+            # No persistent session: a shared subscription would keep queueing a share of the devices' batches
+            # for a dead instance. Devices resend whatever is not acked, so central needs no broker queue.
+            clean_start=True,
         )
         self.client.loop_start()
 
