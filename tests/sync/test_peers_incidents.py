@@ -16,6 +16,7 @@ from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, open_store
 from kiosk.services.demo_venue import DemoVenue, build_demo_venue, install_demo_venue
 from kiosk.services.scanning import ScanningService
+from sync_agent.status import inbound_counts
 from tests.conftest import DEMO_NOW
 from tests.sync.conftest import VENV_BIN, pending, wait_until
 
@@ -81,6 +82,16 @@ def test_two_doors_admitting_one_ticket_offline_make_one_incident(
     start_agent(store_a, mosquitto, "door-a", keys)
     start_agent(store_b, mosquitto, "door-b", keys)
     wait_until(lambda: pending(store_a) == 0 and pending(store_b) == 0, what="both doors drained")
+
+    def central_republished_to_b() -> int:
+        with store_b.read() as conn:
+            got = inbound_counts(conn)
+        return got.get(("central_admissions", "applied"), 0) + got.get(("central_admissions", "duplicate"), 0)
+
+    wait_until(lambda: central_republished_to_b() >= 1, what="central's re-published admissions at door B")
+    with store_b.read() as conn:  # A's admission is at B once, whichever way it came first
+        rows = conn.execute(select(t.checkins).where(t.checkins.c.device_id == "door-a")).all()
+    assert len(rows) == 1 and rows[0].source == "peer"
     out = subprocess.run(
         [str(VENV_BIN / "kiosk-central"), "incidents", "--db", central_db, "--json"],
         capture_output=True,
