@@ -134,12 +134,19 @@ class KioskApp(App):
         if not target:
             return
         import json
+        import time
 
         from kiosk.ui.layout_check import visible_labels
 
         texts = [w.text for w in visible_labels(Window)]
+        info = {"screen": self.manager.current, "texts": texts, "at": time.monotonic()}
+        if self.manager.has_screen("door"):
+            door = self.manager.get_screen("door")
+            info.update(frames_shown=door.frames_shown, scans_shown=door.scans_shown)
+        if self.camera is not None:
+            info["camera_frames"] = self.camera.frames_read
         tmp = Path(target + ".tmp")
-        tmp.write_text(json.dumps({"screen": self.manager.current, "texts": texts}, ensure_ascii=False))
+        tmp.write_text(json.dumps(info, ensure_ascii=False))
         tmp.replace(target)
 
     def _poll_status(self, _dt):
