@@ -33,6 +33,24 @@ def _bump(conn: Connection, venue: str, kind: str, *, new_version: bool, seq_ste
     return version, seq
 
 
+def _remember(conn: Connection, venue: str, topic: str, body: dict[str, Any]) -> None:
+    conn.execute(delete(ct.retained).where(ct.retained.c.venue == venue, ct.retained.c.topic == topic))
+    conn.execute(insert(ct.retained).values(venue=venue, topic=topic, body=json.dumps(body)))
+
+
+def retained_messages(engine: Engine, signer: Signer) -> list[Outgoing]:
+    """Everything central keeps retained, signed now: catalogs, revocation lists, current ticket snapshots."""
+    with engine.connect() as conn:
+        stored = conn.execute(select(ct.retained)).all()
+        venues = conn.execute(select(ct.published.c.venue).where(ct.published.c.kind == "tickets")).scalars().all()
+    out: list[Outgoing] = [(r.topic, _signed(signer, json.loads(r.body)), True) for r in stored]
+    for venue in venues:
+        snapshot = current_snapshot_message(engine, signer, venue)
+        if snapshot is not None:
+            out.append(snapshot)
+    return out
+
+
 def _signed(signer: Signer, body: dict[str, Any]) -> bytes:
     return m.dumps(signer.envelope(body))
 
@@ -41,10 +59,12 @@ def catalog_message(engine: Engine, signer: Signer, venue: str, catalog_doc: dic
     from sync_agent.documents import catalog_from_doc
 
     catalog_from_doc(catalog_doc)  # refuse to publish a catalog devices would reject
+    topic = VenueTopics(venue).catalog
     with engine.begin() as conn:
         version, _ = _bump(conn, venue, "catalog", new_version=True)
-    body = m.CatalogMessage(v=1, type="catalog", version=version, catalog=catalog_doc).model_dump(mode="json")
-    return VenueTopics(venue).catalog, _signed(signer, body), True
+        body = m.CatalogMessage(v=1, type="catalog", version=version, catalog=catalog_doc).model_dump(mode="json")
+        _remember(conn, venue, topic, body)
+    return topic, _signed(signer, body), True
 
 
 def tickets_snapshot_message(engine: Engine, signer: Signer, venue: str, tickets: list[dict[str, Any]]) -> Outgoing:
@@ -100,10 +120,12 @@ def tickets_delta_message(
 
 def revocations_message(engine: Engine, signer: Signer, venue: str, revocations: list[dict[str, Any]]) -> Outgoing:
     docs = [m.RevocationDoc.model_validate(r) for r in revocations]
+    topic = VenueTopics(venue).revocations
     with engine.begin() as conn:
         version, _ = _bump(conn, venue, "revocations", new_version=True)
-    body = m.Revocations(v=1, type="revocations", version=version, revocations=docs)
-    return VenueTopics(venue).revocations, _signed(signer, body.model_dump(mode="json")), True
+        body = m.Revocations(v=1, type="revocations", version=version, revocations=docs).model_dump(mode="json")
+        _remember(conn, venue, topic, body)
+    return topic, _signed(signer, body), True
 
 
 def command_message(signer: Signer, venue: str, device: str, name: str, args: dict[str, Any]) -> Outgoing:

@@ -19,7 +19,7 @@ from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
 from sync_agent import messages as m
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import IngestResult, ingest_batch, mark_ack_sent, now_iso
-from sync_agent.central.publish import Outgoing, current_snapshot_message
+from sync_agent.central.publish import Outgoing, current_snapshot_message, retained_messages
 from sync_agent.mqtt import BrokerSettings, make_client
 from sync_agent.signing import Signer
 from sync_agent.topics import CENTRAL_RESYNC, CENTRAL_TX, DeviceTopics, VenueTopics, split_device_topic
@@ -50,6 +50,11 @@ class CentralService:
             log.error("broker refused central: %s", reason)
             return
         client.subscribe([(CENTRAL_TX, 1), (CENTRAL_RESYNC, 1)])
+        try:
+            for out in retained_messages(self.engine, self.signer):
+                self.publish(out)
+        except Exception:
+            log.exception("could not re-publish the retained catalog/ticket lists")
         self.connected.set()
         log.info("central connected to %s:%s", self.broker.host, self.broker.port)
 

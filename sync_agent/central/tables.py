@@ -98,3 +98,14 @@ tickets = Table(
     Column("ticket_id", BigInteger, primary_key=True, autoincrement=False),
     Column("doc", Text, nullable=False),
 )
+
+# The last signed-retained bodies central published per venue topic (catalog, revocations): re-signed and
+# re-published when central connects, so a broker that lost its retained store (a new broker, a crash in
+# mosquitto's save window) is refilled. Ticket snapshots are rebuilt from central_tickets instead.
+retained = Table(
+    "central_retained",
+    metadata,
+    Column("venue", String(64), primary_key=True),
+    Column("topic", String(200), primary_key=True),
+    Column("body", Text, nullable=False),
+)

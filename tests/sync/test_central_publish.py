@@ -104,3 +104,36 @@ def test_published_data_reaches_the_device_and_gaps_resync(
 
     wait_until(lambda: holder() is None, what="the erasure command")
     assert central("public-key", "--key", str(keys.key_file)).strip() == keys.signer.public_hex()
+
+
+def test_central_refills_a_broker_that_lost_its_retained_messages(
+    demo_venue: tuple[Store, DemoVenue], mosquitto, keys, start_central, start_agent, tmp_path: Path
+) -> None:
+    _, venue = demo_venue
+    central_db = str(tmp_path / "central.sqlite")
+    svc = start_central(central_db, mosquitto, keys)
+    common = ["--db", central_db, "--broker", mosquitto.url, "--key", str(keys.key_file), "--venue", VENUE]
+    doc = catalog_to_doc(venue.catalog)
+    doc["version"] = "central-9"
+    (tmp_path / "catalog.json").write_text(json.dumps(doc))
+    central("publish-catalog", *common, str(tmp_path / "catalog.json"))
+    (tmp_path / "tickets.json").write_text(json.dumps([ticket_to_doc(tk) for tk in venue.tickets[:4]]))
+    central("publish-tickets", *common, str(tmp_path / "tickets.json"))
+
+    mosquitto.kill()  # a replaced broker: its retained store is gone
+    for f in mosquitto.data_dir.iterdir():
+        f.unlink()
+    svc.connected.clear()
+    mosquitto.start()
+    assert svc.connected.wait(15), "central did not reconnect"
+
+    from kiosk.adapters.store.engine import open_store
+
+    fresh = open_store(tmp_path / "new-door.sqlite", create=True)
+    start_agent(fresh, mosquitto, "door-new", keys)
+
+    def has_data() -> bool:
+        with fresh.read() as conn:
+            return SqlCatalogStore().version(conn) == "central-9" and len(list_tickets(fresh)) == 4
+
+    wait_until(has_data, what="the new door to get the catalog and tickets from the refilled broker")
