@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -30,7 +30,7 @@ from kiosk.domain.outbox import EventKind
 from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 from sync_agent.backoff import Backoff
-from sync_agent.inbound import DATA_AT, InboundHandler
+from sync_agent.inbound import DATA_AT, InboundHandler, SectionApplier
 from sync_agent.mqtt import BrokerSettings, make_client, session_properties
 from sync_agent.signing import SignatureError, Verifier
 from sync_agent.status import count_inbound, get_state, set_state, write_status
@@ -90,6 +90,7 @@ class SyncAgent:
         *,
         clock: Callable[[], datetime] = utc_now,
         notifier: SystemdNotifier | None = None,
+        catalog_sections: Mapping[str, SectionApplier] | None = None,
     ) -> None:
         self.store = store
         self.s = settings
@@ -98,7 +99,7 @@ class SyncAgent:
         self.notifier = notifier or SystemdNotifier()
         self.counters = AgentCounters()
         self.online = False
-        self.inbound = InboundHandler(store, self.topics, verifier, clock, self._resync_needed)
+        self.inbound = InboundHandler(store, self.topics, verifier, clock, self._resync_needed, catalog_sections)
         self._outbox = SqlOutboxStore()
         self._backoff = Backoff(settings.backoff_base, settings.backoff_cap)
         self._next_connect = 0.0

@@ -9,8 +9,9 @@ against the topic they came on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, delete, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,6 +28,9 @@ from sync_agent.status import count_inbound, get_state, set_state
 from sync_agent.topics import DeviceTopics, split_device_topic
 
 log = logging.getLogger("kiosk.sync.inbound")
+
+# Applies one extra catalog section (e.g. "promotions") in the catalog's transaction; gets None when absent.
+SectionApplier = Callable[[Connection, Any], None]
 
 COMMAND_MAX_AGE = timedelta(days=1)
 APPLIED, IGNORED_OLD = "applied", "ignored_old"
@@ -71,6 +75,7 @@ class InboundHandler:
         verifier: Verifier,
         clock: Callable[[], datetime],
         on_resync_needed: Callable[[str, int, int], None],
+        sections: Mapping[str, SectionApplier] | None = None,
     ) -> None:
         self.store = store
         self.topics = topics
@@ -78,6 +83,7 @@ class InboundHandler:
         self.verifier = verifier
         self.clock = clock
         self.on_resync_needed = on_resync_needed
+        self.sections = dict(sections or {})
         self._tickets = SqlTicketStore()
         self.data_changed = False
         self._routes: dict[str, tuple[str, Callable[[Connection, bytes], str]]] = {
@@ -141,6 +147,11 @@ class InboundHandler:
             return IGNORED_OLD
         catalog = catalog_from_doc(msg.catalog)
         SqlCatalogStore().replace(conn, catalog)
+        for name, apply in self.sections.items():  # later catalog parts (promotions, forms…), same transaction
+            try:
+                apply(conn, msg.catalog.get(name))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise m.MessageError("schema", f"catalog.{name}: {exc}"[:160]) from exc
         set_state(conn, CATALOG_VERSION, str(msg.version))
         self._mark_data(conn)
         log.info("catalog %s (message version %d) applied", catalog.version, msg.version)

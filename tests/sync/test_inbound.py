@@ -1,0 +1,58 @@
+"""InboundHandler on a real store, without a broker: extra catalog sections apply in the catalog's transaction,
+and a section that fails takes the whole catalog back (nothing half-applied)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from kiosk.adapters.store.engine import Store
+from kiosk.adapters.store.repositories import SqlCatalogStore
+from kiosk.services.demo_venue import DemoVenue
+from sync_agent.documents import catalog_to_doc
+from sync_agent.inbound import InboundHandler
+from sync_agent.status import get_state, set_state
+from sync_agent.topics import DeviceTopics
+
+
+def test_catalog_sections_apply_all_or_nothing(demo_venue: tuple[Store, DemoVenue], keys) -> None:  # type: ignore[no-untyped-def]
+    store, venue = demo_venue
+
+    def promotions(conn: Connection, section: Any) -> None:
+        if section is None:
+            return
+        if not isinstance(section, list):
+            raise TypeError("promotions must be a list")
+        set_state(conn, "test_promotions", json.dumps(section))
+
+    topics = DeviceTopics("lac", "door-a")
+    handler = InboundHandler(
+        store, topics, keys.verifier(), lambda: datetime.now(UTC), lambda *_: None, {"promotions": promotions}
+    )
+    doc = catalog_to_doc(venue.catalog)
+
+    def send(version: int, label: str, promos: Any) -> str:
+        body = {
+            "v": 1,
+            "type": "catalog",
+            "version": version,
+            "catalog": {**doc, "version": label, "promotions": promos},
+        }
+        return handler.handle(topics.venue_topics.catalog, json.dumps(keys.signer.envelope(body)).encode())
+
+    assert send(1, "with-promos", [{"code": "EARLY"}]) == "applied"
+    assert send(2, "broken-promos", {"not": "a list"}) == "schema"
+    with store.read() as conn:
+        assert SqlCatalogStore().version(conn) == "with-promos"  # the broken one left nothing behind
+        assert json.loads(get_state(conn, "test_promotions")) == [{"code": "EARLY"}]
+    doc_without = {k: v for k, v in doc.items()}
+    body = {"v": 1, "type": "catalog", "version": 3, "catalog": {**doc_without, "version": "no-promos"}}
+    assert handler.handle(topics.venue_topics.catalog, json.dumps(keys.signer.envelope(body)).encode()) == "applied"
+    bad_doc = {**doc, "events": [{"id": "x"}]}
+    body = {"v": 1, "type": "catalog", "version": 4, "catalog": bad_doc}
+    assert handler.handle(topics.venue_topics.catalog, json.dumps(keys.signer.envelope(body)).encode()) == "schema"
+    with store.read() as conn:
+        assert SqlCatalogStore().version(conn) == "no-promos"
