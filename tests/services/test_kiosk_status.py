@@ -1,0 +1,64 @@
+"""Door counters and sync status on a real SQLite file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import insert
+
+from kiosk.domain.model import Direction
+from kiosk.services.kiosk_status import KioskStatus
+from kiosk.services.scanning import ScanningService
+
+
+def test_counters_admitted_today_and_inside_now(demo_venue, demo_now) -> None:
+    store, venue = demo_venue
+    clock = [demo_now]
+    scanner = ScanningService(store, "door-1", clock=lambda: clock[0], debounce=timedelta(0))
+    valid = [c for c, v in venue.expected if v == "valid"][:3]
+    for code in valid:
+        assert scanner.scan(code, "main").verdict.code.value == "valid"
+    clock[0] += timedelta(minutes=5)
+    assert scanner.scan(valid[0], "main", Direction.EXIT).verdict.code.value == "exit_recorded"
+    scanner.scan("JUNK-CODE", "main")  # a refusal changes no counter
+    status = KioskStatus(store)
+    counters = status.door_counters(clock[0])
+    assert (counters.admitted_today, counters.inside_now) == (3, 2)
+    clock[0] += timedelta(minutes=5)
+    assert scanner.scan(valid[0], "main").verdict.detail == "reentry"
+    counters = status.door_counters(clock[0])
+    assert (counters.admitted_today, counters.inside_now) == (4, 3)
+    tomorrow = status.door_counters(demo_now + timedelta(days=1))
+    assert (tomorrow.admitted_today, tomorrow.inside_now) == (0, 0)
+
+
+def test_sync_view_before_and_after_the_agent_wrote_its_row(demo_venue, demo_now) -> None:
+    store, venue = demo_venue
+    ScanningService(store, "door-1", clock=lambda: demo_now).scan(venue.expected[0][0], "main")
+    status = KioskStatus(store)
+    before = status.sync()
+    assert (before.online, before.pending, before.data_at) == (False, 1, None)
+    assert before.stale(demo_now) and before.catalog_version == venue.catalog.version
+    from kiosk.adapters.store.sync_tables import sync_status
+
+    with store.write() as conn:
+        conn.execute(
+            insert(sync_status).values(
+                id=1,
+                online=True,
+                pending=0,
+                dead_letters=2,
+                data_at=demo_now - timedelta(minutes=3),
+                catalog_version="v9",
+                updated_at=demo_now,
+            )
+        )
+    after = status.sync()
+    assert (after.online, after.pending, after.dead_letters, after.catalog_version) == (True, 1, 2, "v9")
+    assert after.data_age(demo_now) == timedelta(minutes=3) and not after.stale(demo_now)
+
+
+def test_catalog_is_cached_by_version(demo_venue) -> None:
+    store, _ = demo_venue
+    status = KioskStatus(store)
+    assert status.catalog() is status.catalog()
