@@ -7,11 +7,9 @@ not acked within `ack_timeout` is sent again from the oldest pending event, and 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,19 +17,19 @@ from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, StoreError
 from kiosk.adapters.store.repositories import SqlOutboxStore
-from kiosk.domain.outbox import EventKind
 from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 from sync_agent.backoff import Backoff
 from sync_agent.inbound import DATA_AT, InboundHandler, SectionApplier
 from sync_agent.mqtt import BrokerSettings, make_client, session_properties
+from sync_agent.outbound import new_admissions, next_batch, outbox_top
 from sync_agent.signing import SignatureError, Verifier
 from sync_agent.status import count_inbound, get_state, set_state, write_status
 from sync_agent.topics import DeviceTopics
@@ -256,72 +254,32 @@ class SyncAgent:
 
     def _send_batch(self, mono: float) -> bool:
         with self.store.read() as conn:
-            rows = conn.execute(
-                select(t.outbox.c.seq, t.outbox.c.event_id, t.outbox.c.kind, t.outbox.c.occurred_at, t.outbox.c.payload)
-                .where(t.outbox.c.synced_at.is_(None), t.outbox.c.seq > self._cursor)
-                .order_by(t.outbox.c.seq)
-                .limit(self.s.batch_size)
-            ).all()
-        if not rows:
+            batch = next_batch(conn, self.s.device, self._cursor, self.s.batch_size)
+        if batch is None:
             return False
-        batch_id = uuid.uuid4().hex
-        events = [
-            f'{{"seq":{r.seq},"event_id":{json.dumps(r.event_id)},"kind":{json.dumps(r.kind)},'
-            f'"occurred_at":"{iso(r.occurred_at)}","payload":{r.payload}}}'
-            for r in rows
-        ]
-        # The stored payload is already JSON: splice it in rather than parse and re-serialise 500 of them.
-        body = (
-            f'{{"v":1,"batch_id":"{batch_id}","device_id":{json.dumps(self.s.device)},"events":[{",".join(events)}]}}'
-        )
-        self.client.publish(self.topics.tx, body.encode(), qos=1)
-        self._inflight[batch_id] = _InFlight([r.event_id for r in rows], rows[-1].seq, mono)
-        self._cursor = rows[-1].seq
+        self.client.publish(self.topics.tx, batch.body, qos=1)
+        self._inflight[batch.batch_id] = _InFlight(batch.event_ids, batch.last_seq, mono)
+        self._cursor = batch.last_seq
         self.counters.batches_sent += 1
-        self.counters.events_sent += len(rows)
+        self.counters.events_sent += len(batch.event_ids)
         return True
 
     def _share_admissions(self) -> None:
         """Publish new local check-ins to the venue's other doors (independent of central's acks)."""
         with self.store.read() as conn:
-            top = int(conn.execute(select(func.max(t.outbox.c.seq))).scalar_one() or 0)
+            top = outbox_top(conn)
             if top == self._outbox_top and top <= self._peer_seq:
                 return
             self._outbox_top = top
-            rows = conn.execute(
-                select(t.outbox.c.seq, t.outbox.c.payload)
-                .where(t.outbox.c.seq > self._peer_seq, t.outbox.c.kind == EventKind.CHECKIN)
-                .order_by(t.outbox.c.seq)
-                .limit(1000)
-            ).all()
-        admissions = []
-        for r in rows:
-            p = json.loads(r.payload)
-            try:
-                admissions.append(
-                    m.PeerAdmission(
-                        v=1,
-                        scan_id=p["scan_id"],
-                        ticket_id=p["ticket_id"],
-                        performance_id=p.get("performance_id"),
-                        movement=p["movement"],
-                        device_id=self.s.device,
-                        gate=p["gate"],
-                        list_id=p.get("list_id"),
-                        scanned_at=p["scanned_at"],
-                    )
-                )
-            except (KeyError, ValueError):
-                continue  # not an admission central would accept either; it travels to central as it is
+            admissions, read_up_to = new_admissions(conn, self.s.device, self._peer_seq)
         if admissions:
             msg = m.PeerAdmissions(v=1, device_id=self.s.device, admissions=admissions)
             self.client.publish(self.topics.admission, m.dumps(msg), qos=1)
             self.counters.peer_published += len(admissions)
-        new_top = rows[-1].seq if rows else top
-        if new_top != self._peer_seq:
-            self._peer_seq = new_top
+        if read_up_to != self._peer_seq:
+            self._peer_seq = read_up_to
             with self.store.write() as conn:
-                set_state(conn, PEER_SEQ, str(new_top))
+                set_state(conn, PEER_SEQ, str(read_up_to))
 
     def _send_resync(self, mono: float) -> None:
         if self._resync_wanted is None or mono - self._resync_sent < self.s.resync_interval:
