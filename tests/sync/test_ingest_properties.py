@@ -1,0 +1,86 @@
+"""Central's ingest as a property: whatever order, repetition and splitting the batches arrive in, every valid
+event is stored once, every admission pair across devices is one incident, and acks name every event sent."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from sync_agent.central import tables as ct
+from sync_agent.central.ingest import ingest_batch, open_central_db
+from sync_agent.messages import TxBatch, TxEvent
+
+
+def event(i: int, device: str, ticket: int) -> TxEvent:
+    eid = str(uuid.UUID(int=i))
+    return TxEvent(
+        seq=i + 1,
+        event_id=eid,
+        kind="checkin",
+        occurred_at="2026-11-28T18:00:00Z",
+        payload={
+            "v": 1,
+            "scan_id": eid,
+            "device_id": device,
+            "gate": "main",
+            "verdict": "valid",
+            "ticket_id": ticket,
+            "performance_id": 12,
+            "movement": "entry",
+            "scanned_at": f"2026-11-28T18:{i % 60:02d}:00Z",
+        },
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    tickets=st.lists(st.integers(1, 6), min_size=1, max_size=12),
+    devices=st.lists(st.sampled_from(["door-a", "door-b", "door-c"]), min_size=12, max_size=12),
+    cuts=st.lists(st.integers(1, 4), min_size=1, max_size=8),
+    repeats=st.lists(st.integers(0, 11), max_size=6),
+    seed=st.randoms(use_true_random=False),
+)
+def test_any_delivery_order_stores_each_event_once(tmp_path_factory, tickets, devices, cuts, repeats, seed) -> None:  # type: ignore[no-untyped-def]
+    engine = open_central_db(str(Path(tmp_path_factory.mktemp("central")) / "c.sqlite"))
+    events = [event(i, devices[i], t) for i, t in enumerate(tickets)]
+    batches: list[TxBatch] = []
+    pos = 0
+    for size in itertools.cycle(cuts):
+        if pos >= len(events):
+            break
+        chunk = events[pos : pos + size]
+        by_device: dict[str, list[TxEvent]] = {}
+        for e in chunk:
+            by_device.setdefault(e.payload["device_id"], []).append(e)
+        for dev, evs in by_device.items():
+            batches.append(TxBatch(v=1, batch_id=uuid.uuid4().hex, device_id=dev, events=evs))
+        pos += size
+    deliveries = batches + [batches[r % len(batches)] for r in repeats]  # resends and redeliveries
+    seed.shuffle(deliveries)
+    for batch in deliveries:
+        with engine.begin() as conn:
+            result = ingest_batch(conn, "lac", batch)
+        assert sorted(result.acked) == sorted(e.event_id for e in batch.events)
+    with engine.connect() as conn:
+        stored = list(conn.execute(select(ct.events.c.event_id)).scalars())
+        per_ticket_incidents = dict(
+            conn.execute(select(ct.incidents.c.ticket_id, func.count()).group_by(ct.incidents.c.ticket_id)).all()
+        )
+    assert sorted(stored) == sorted(e.event_id for e in events)
+    entries: dict[int, list[str]] = {}
+    for e in events:
+        entries.setdefault(e.payload["ticket_id"], []).append(e.payload["device_id"])
+    for ticket, devs in entries.items():
+        found = per_ticket_incidents.get(ticket, 0)
+        if len(set(devs)) == 1:
+            assert found == 0, f"ticket {ticket} admitted by one device only"
+        elif len(devs) == 2:
+            assert found == 1, f"ticket {ticket}: two devices, {found} incidents"
+        else:
+            assert 1 <= found < len(devs), f"ticket {ticket}: {devs} gave {found} incidents"
+    engine.dispose()
