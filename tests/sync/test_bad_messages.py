@@ -4,6 +4,7 @@ never a crash. Good messages sent after them still apply (the agent is alive and
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -67,8 +68,9 @@ def counts(store: Store) -> dict[tuple[str, str], int]:
 
 
 def test_every_bad_message_is_rejected_counted_and_never_applied(
-    demo_venue: tuple[Store, DemoVenue], mosquitto, keys, start_agent, evil: Publisher
+    demo_venue: tuple[Store, DemoVenue], mosquitto, keys, start_agent, evil: Publisher, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="kiosk.sync")
     store, venue = demo_venue
     signer = keys.signer
     forger = Signer(Ed25519PrivateKey.generate())
@@ -199,6 +201,10 @@ def test_every_bad_message_is_rejected_counted_and_never_applied(
     for _topic, _payload, kind, reason in bad:
         assert got.get((kind, reason), 0) >= 1, f"{kind}/{reason} not counted: {got}"
     assert not any(outcome == "applied" for (_k, outcome) in got), got
+    logged = caplog.text
+    for kind, reason in {(k, r) for _t, _p, k, r in bad}:
+        assert f"rejected {kind} message" in logged or f"rejected an {kind}" in logged, (kind, reason)
+        assert reason in logged
     assert a.thread.is_alive()
     with store.read() as conn:
         assert SqlCatalogStore().version(conn) == catalog_before
