@@ -52,7 +52,8 @@ class AgentSettings:
     batch_size: int = 500
     window: int = 4  # batches in flight before waiting for acks
     ack_timeout: float = 10.0
-    status_interval: float = 1.0
+    status_interval: float = 1.0  # at most one status-row write per interval when something changed
+    status_heartbeat: float = 15.0  # and one at least this often (updated_at tells the UI the agent is alive)
     status_publish_interval: float = 10.0
     resync_interval: float = 5.0
     backoff_base: float = 0.2
@@ -106,6 +107,9 @@ class SyncAgent:
         self._cursor = 0  # highest seq sent since the last reset
         self._last_ack_at: datetime | None = None
         self._status_due = 0.0
+        self._status_heartbeat_due = 0.0
+        self._outbox_seen = -1
+        self._outbox_checked = 0.0
         self._status_published = 0.0
         self._status_dirty = True
         self._resync_wanted: tuple[str, int, int] | None = None
@@ -298,9 +302,22 @@ class SyncAgent:
         c = self.counters
         return f"{state}; sent {c.events_sent}, acked {c.acked_events}, in flight {len(self._inflight)}"
 
+    def _watch_outbox(self) -> None:
+        """New events from the UI change the pending count the status row shows, online or not."""
+        mono = time.monotonic()
+        if mono - self._outbox_checked < IDLE_POLL:
+            return
+        self._outbox_checked = mono
+        with self.store.read() as conn:
+            top = outbox_top(conn)
+        if top != self._outbox_seen:
+            self._outbox_seen = top
+            self._status_dirty = True
+
     def _write_status(self, force: bool = False) -> None:
         mono = time.monotonic()
-        if not force and not self._status_dirty and mono < self._status_due:
+        due = (self._status_dirty and mono >= self._status_due) or mono >= self._status_heartbeat_due
+        if not force and not due:
             return
         now = self.clock()
         with self.store.write() as conn:
@@ -315,6 +332,7 @@ class SyncAgent:
                 now=now,
             )
         self._status_due = mono + self.s.status_interval
+        self._status_heartbeat_due = mono + self.s.status_heartbeat
         self._status_dirty = False
         self.notifier.status(f"{status.text}; pending {status.pending}")
         if self.online and (force or mono - self._status_published >= self.s.status_publish_interval):
@@ -344,6 +362,7 @@ class SyncAgent:
             self.online = False
             self._status_dirty = True
         self._pump()
+        self._watch_outbox()
         self._write_status()
 
     def run(self, stop: threading.Event) -> None:

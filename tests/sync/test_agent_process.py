@@ -102,7 +102,7 @@ def test_a_stuck_loop_stops_the_watchdog_pings(
     monkeypatch.setenv("NOTIFY_SOCKET", str(notify.path))
     monkeypatch.setenv("WATCHDOG_USEC", "100000")
     try:
-        agent = start_agent(store, mosquitto, "door-a", keys, status_interval=0.05)
+        agent = start_agent(store, mosquitto, "door-a", keys, status_interval=0.05, status_heartbeat=0.05)
         wait_until(lambda: notify.lines().count("WATCHDOG=1") >= 3, what="watchdog pings")
         # Another process holds the write lock: the agent's loop blocks on its status write (busy timeout 5 s).
         locker = sqlite3.connect(db, isolation_level=None)
