@@ -31,7 +31,7 @@ from sync_agent.inbound import DATA_AT, InboundHandler, SectionApplier
 from sync_agent.mqtt import BrokerSettings, make_client, session_properties
 from sync_agent.outbound import new_admissions, next_batch, outbox_top
 from sync_agent.signing import SignatureError, Verifier
-from sync_agent.status import count_inbound, get_state, set_state, write_status
+from sync_agent.status import count_inbound, device_health, get_state, set_state, write_status
 from sync_agent.topics import DeviceTopics
 
 log = logging.getLogger("kiosk.sync")
@@ -331,6 +331,7 @@ class SyncAgent:
                 text=self.status_text(),
                 now=now,
             )
+            health = device_health(conn) if self.online else {}
         self._status_due = mono + self.s.status_interval
         self._status_heartbeat_due = mono + self.s.status_heartbeat
         self._status_dirty = False
@@ -347,6 +348,7 @@ class SyncAgent:
                 dead_letters=status.dead_letters,
                 data_age_s=status.data_age_s(now),
                 catalog_version=status.catalog_version,
+                health=health,
             )
             self.client.publish(self.topics.status, m.dumps(msg), qos=1, retain=True)
             self._status_published = mono

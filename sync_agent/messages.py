@@ -87,6 +87,7 @@ class DeviceStatus(_Msg):
     dead_letters: int = 0
     data_age_s: float | None = None
     catalog_version: str = ""
+    health: dict[str, Any] = {}  # printer queue and last printer status (see sync_agent.status.device_health)
 
 
 class ResyncRequest(_Msg):

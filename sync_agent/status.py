@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -37,6 +38,25 @@ def inbound_counts(conn: Connection) -> dict[tuple[str, str], int]:
     c = st.sync_inbound_counters.c
     rows = conn.execute(select(c.kind, c.outcome, c["count"]))
     return {(kind, outcome): int(n) for kind, outcome, n in rows}
+
+
+def device_health(conn: Connection) -> dict[str, Any]:
+    """Printer health from the print journal, when this build has one: jobs per state, the last printer status."""
+    has_journal = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'print_jobs'"
+    ).first()
+    if has_journal is None:
+        return {}
+    states = {str(k): int(n) for k, n in conn.exec_driver_sql("SELECT state, count(*) FROM print_jobs GROUP BY state")}
+    last = conn.exec_driver_sql("SELECT state, last_status, error FROM print_jobs ORDER BY seq DESC LIMIT 1").first()
+    health: dict[str, Any] = {
+        "print_queue": states.get("queued", 0) + states.get("sent", 0),
+        "print_failed": states.get("failed", 0),
+        "print_unknown": states.get("unknown", 0),
+    }
+    if last is not None:
+        health["printer_last"] = {"state": last[0], "status": str(last[1])[:100], "error": str(last[2])[:100]}
+    return health
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,12 @@ def test_systemd_notify_sigterm_and_last_will(
     db = tmp_path / "dev.sqlite"
     store = open_device_store(db)
     queue_events(store, 10, "door-a")
+    with store.write() as conn:  # a label the printer refused: presence reports it
+        conn.exec_driver_sql(
+            "INSERT INTO print_jobs (job_id, format, dpi, state, last_status, zpl, created_at, updated_at) "
+            "VALUES ('j1', 'show', 203, 'failed', 'paper out', '^XA^XZ', '2026-11-28T18:00:00.000000Z', "
+            "'2026-11-28T18:00:00.000000Z')"
+        )
     notify = NotifySocket(tmp_path / "notify.sock")
     monkeypatch.setenv("NOTIFY_SOCKET", str(notify.path))
     monkeypatch.setenv("WATCHDOG_USEC", "200000")
@@ -78,6 +84,8 @@ def test_systemd_notify_sigterm_and_last_will(
         wait_until(lambda: notify.lines().count("WATCHDOG=1") >= 3, what="watchdog pings")
         assert any(m.startswith("STATUS=") for m in notify.lines())
         wait_until(lambda: presence(mosquitto, "door-a").get("online") is True, what="online presence")
+        health = presence(mosquitto, "door-a")["health"]
+        assert health["print_failed"] == 1 and health["printer_last"]["status"] == "paper out"  # type: ignore[index]
         procs[0].kill9()
         wait_until(lambda: presence(mosquitto, "door-a").get("online") is False, what="the last will")
 
