@@ -157,6 +157,13 @@ def bench_soak(display: str, work: Path, seconds: float) -> None:
         f"door preview: {shown:.1f} frames shown per second; camera pipeline {camera:.1f} frames/s decoded "
         f"(video plays at 15 fps; target >= 10 shown); scans shown: {last['scans_shown']} in {span:.0f} s"
     )
+    gaps = [i["max_frame_gap_ms"] for i in infos[1:] if "max_frame_gap_ms" in i]
+    if gaps:
+        print(
+            "UI thread while scanning: longest gap between two frames per 2 s window: "
+            f"median {statistics.median(gaps):.0f} ms, worst {max(gaps):.0f} ms over {len(gaps)} windows "
+            "(a blocked UI thread would show here)"
+        )
     half = [s for s in samples if s[0] >= seconds / 2]
     slope = 0.0
     if len(half) >= 2:

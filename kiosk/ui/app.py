@@ -105,6 +105,7 @@ class KioskApp(App):
             except Exception:
                 log.exception("camera not started")
                 self.camera = None
+        Clock.schedule_interval(self._frame_tick, 0)
         Clock.schedule_interval(self._poll_status, STATUS_EVERY_S)
         self._poll_status(0)
         Clock.schedule_once(self._mark_ready, 0)
@@ -128,6 +129,10 @@ class KioskApp(App):
         self.worker.shutdown()
         self.services.close()
 
+    def _frame_tick(self, dt: float) -> None:
+        # The longest gap between two frames since the last status write: a blocked UI thread shows up here.
+        self.max_frame_gap = max(getattr(self, "max_frame_gap", 0.0), dt)
+
     def _write_ready_file(self) -> None:
         """For supervisors and tests: KIOSK_READY_FILE gets the current screen and its visible texts."""
         target = os.environ.get("KIOSK_READY_FILE")
@@ -139,7 +144,13 @@ class KioskApp(App):
         from kiosk.ui.layout_check import visible_labels
 
         texts = [w.text for w in visible_labels(Window)]
-        info = {"screen": self.manager.current, "texts": texts, "at": time.monotonic()}
+        info = {
+            "screen": self.manager.current,
+            "texts": texts,
+            "at": time.monotonic(),
+            "max_frame_gap_ms": round(getattr(self, "max_frame_gap", 0.0) * 1000, 1),
+        }
+        self.max_frame_gap = 0.0
         if self.manager.has_screen("door"):
             door = self.manager.get_screen("door")
             info.update(frames_shown=door.frames_shown, scans_shown=door.scans_shown)
