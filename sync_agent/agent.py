@@ -31,7 +31,7 @@ from sync_agent.inbound import DATA_AT, InboundHandler, SectionApplier
 from sync_agent.mqtt import BrokerSettings, make_client, session_properties
 from sync_agent.outbound import new_admissions, next_batch, outbox_top
 from sync_agent.signing import SignatureError, Verifier
-from sync_agent.status import count_inbound, device_health, get_state, set_state, write_status
+from sync_agent.status import count_inbound, device_health, get_state, read_status, set_state, write_status
 from sync_agent.topics import DeviceTopics
 
 log = logging.getLogger("kiosk.sync")
@@ -105,7 +105,6 @@ class SyncAgent:
         self._ever_connected = False
         self._inflight: OrderedDict[str, _InFlight] = OrderedDict()
         self._cursor = 0  # highest seq sent since the last reset
-        self._last_ack_at: datetime | None = None
         self._status_due = 0.0
         self._status_heartbeat_due = 0.0
         self._outbox_seen = -1
@@ -118,6 +117,8 @@ class SyncAgent:
         self._idle_until = 0.0
         with store.read() as conn:
             self._peer_seq = int(get_state(conn, PEER_SEQ, "0"))
+            previous = read_status(conn)
+        self._last_ack_at = previous.last_ack_at if previous else None  # survives restarts
         self.client = self._make_client()
 
     # ---- connection -----------------------------------------------------------------------------------------

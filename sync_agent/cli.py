@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -36,7 +37,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=4, help="batches in flight before waiting for acks (default 4)")
     p.add_argument("--ack-timeout", type=float, default=10.0, help="seconds before unacked events are resent")
     p.add_argument("--log-level", default="INFO")
+    p.add_argument("--show-status", action="store_true", help="print the sync status (JSON) from --db and exit")
     return p
+
+
+def show_status(db: Path) -> int:
+    """What a technician asks first: online? how much is waiting, since when? what was rejected?"""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from kiosk.adapters.store import tables as t
+    from kiosk.adapters.store.engine import open_store
+    from kiosk.domain.timeutil import iso
+    from sync_agent.status import inbound_counts, read_status
+
+    store = open_store(db)
+    try:
+        with store.read() as conn:
+            status = read_status(conn)
+            counts = inbound_counts(conn)
+            dead = conn.execute(select(t.dead_letters.c.event_id, t.dead_letters.c.reason).limit(20)).all()
+    finally:
+        store.close()
+    now = datetime.now(UTC)
+    out: dict[str, Any] = {"status": None, "inbound": {f"{k}/{o}": n for (k, o), n in sorted(counts.items())}}
+    if status is not None:
+        out["status"] = {
+            "online": status.online,
+            "pending": status.pending,
+            "oldest_pending_age_s": status.oldest_pending_age_s(now),
+            "last_ack_at": iso(status.last_ack_at) if status.last_ack_at else None,
+            "dead_letters": status.dead_letters,
+            "data_age_s": status.data_age_s(now),
+            "catalog_version": status.catalog_version,
+            "text": status.text,
+            "updated_at": iso(status.updated_at),
+        }
+    out["dead_letters"] = [{"event_id": e, "reason": r} for e, r in dead]
+    print(json.dumps(out, indent=2))
+    return 0
 
 
 def _from_config(path: Path) -> dict[str, Any]:
@@ -99,6 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from kiosk.adapters.store.engine import StoreError, open_store
 
+    if args.show_status:
+        try:
+            db_arg = args.db or (_from_config(args.config)["db"] if args.config else None)
+            if db_arg is None:
+                raise UsageError("--show-status needs --db or --config")
+            return show_status(Path(db_arg))
+        except (StoreError, UsageError) as exc:
+            print(f"kiosk-sync: {exc}", file=sys.stderr)
+            return 2
     try:
         db, settings, key_file = resolve(args)
         verifier = Verifier(load_public_keys(key_file))

@@ -6,6 +6,7 @@ Each ends with the same check: central holds every event exactly once and the de
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -84,6 +85,12 @@ def test_agent_killed_mid_batch(mosquitto, keys, start_central, procs: list[Proc
     with store.read() as conn:
         status = read_status(conn)
     assert status is not None and not status.online and status.pending == 0
+    shown = subprocess.run(
+        [*args[:1], "--db", str(db), "--show-status"], capture_output=True, text=True, check=True
+    ).stdout
+    report = json.loads(shown)
+    assert report["status"]["pending"] == 0 and report["status"]["online"] is False
+    assert report["status"]["last_ack_at"] is not None and report["dead_letters"] == []
 
 
 def test_same_batch_delivered_twice_is_stored_once_and_acked_twice(
