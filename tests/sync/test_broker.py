@@ -239,3 +239,28 @@ def test_agent_connects_over_tls(mosquitto_factory, keys, start_central, tmp_pat
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_agent_with_a_wrong_password_stays_offline_and_alive(secured: MosquittoBroker, keys, tmp_path: Path) -> None:
+    import threading
+
+    from sync_agent.agent import AgentSettings, SyncAgent
+    from sync_agent.status import read_status
+
+    store = open_device_store(tmp_path / "dev.sqlite")
+    queue_events(store, 5, "door-a")
+    broker = BrokerSettings(secured.host, secured.port, username="door-a", password="wrong")
+    agent = SyncAgent(store, AgentSettings(VENUE, "door-a", broker, backoff_cap=0.5), keys.verifier())
+    stop = threading.Event()
+    thread = threading.Thread(target=agent.run, args=(stop,))
+    thread.start()
+    try:
+        time.sleep(2.0)
+        assert thread.is_alive() and not agent.online and agent.counters.connects == 0
+        with store.read() as conn:
+            status = read_status(conn)
+        assert status is not None and not status.online and status.pending == 5
+        assert "Not authorized" in secured.log() or "not authorised" in secured.log().lower()
+    finally:
+        stop.set()
+        thread.join(10)

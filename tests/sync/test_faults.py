@@ -63,6 +63,7 @@ def test_central_killed_and_restarted(mosquitto, keys, start_agent, procs: list[
     procs.append(Proc(central_cmd(central_db, mosquitto, keys), tmp_path / "central2.log"))
     wait_until(lambda: pending(store) == 0, timeout=60, what="the drain after central restarted")
     assert_exactly_once(store, engine)
+    assert procs[1].term() == 0, procs[1].log()  # SIGTERM: a clean stop
 
 
 def test_agent_killed_mid_batch(mosquitto, keys, start_central, procs: list[Proc], tmp_path: Path) -> None:
