@@ -183,6 +183,7 @@ class SyncAgent:
         else:
             self.inbound.handle(msg.topic, bytes(msg.payload))
             if self.inbound.data_changed:
+                self.inbound.data_changed = False
                 self._status_dirty = True
 
     def _handle_ack(self, payload: bytes) -> None:
