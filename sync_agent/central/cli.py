@@ -147,25 +147,24 @@ def _publish(args: argparse.Namespace) -> int:
     from sync_agent.mqtt import make_client
 
     engine, signer = open_central_db(args.db), _signer(args)
-    if args.command == "command":
-        out = pub.command_message(signer, args.venue, args.device, args.name, json.loads(args.args))
-    else:
-        data = pub.read_json_file(str(args.file))
-        if args.command == "publish-catalog":
-            out = pub.catalog_message(engine, signer, args.venue, data)
-        elif args.command == "publish-revocations":
-            out = pub.revocations_message(engine, signer, args.venue, data)
-        elif args.delta:
-            out = pub.tickets_delta_message(
-                engine, signer, args.venue, data.get("upserts", []), data.get("removed", [])
-            )
-        else:
-            out = pub.tickets_snapshot_message(engine, signer, args.venue, data)
+    data = None if args.command == "command" else pub.read_json_file(str(args.file))
+    # Reach the broker before taking a new version number, so an unreachable broker changes nothing.
     broker = _broker(args)
     client = make_client(f"central-publish-{time.monotonic_ns()}", broker)
     client.connect(broker.host, broker.port, broker.keepalive)
     client.loop_start()
     try:
+        if data is None:
+            out = pub.command_message(signer, args.venue, args.device, args.name, json.loads(args.args))
+        elif args.command == "publish-catalog":
+            out = pub.catalog_message(engine, signer, args.venue, data)
+        elif args.command == "publish-revocations":
+            out = pub.revocations_message(engine, signer, args.venue, data)
+        elif args.delta:
+            upserts, removed = data.get("upserts", []), data.get("removed", [])
+            out = pub.tickets_delta_message(engine, signer, args.venue, upserts, removed)
+        else:
+            out = pub.tickets_snapshot_message(engine, signer, args.venue, data)
         topic, payload, retain = out
         info = client.publish(topic, payload, qos=1, retain=retain)
         info.wait_for_publish(timeout=30)

@@ -137,3 +137,34 @@ def test_central_refills_a_broker_that_lost_its_retained_messages(
             return SqlCatalogStore().version(conn) == "central-9" and len(list_tickets(fresh)) == 4
 
     wait_until(has_data, what="the new door to get the catalog and tickets from the refilled broker")
+
+
+def test_publish_errors_are_clear_and_change_nothing(mosquitto, keys, tmp_path: Path) -> None:
+    from tests.fixtures.broker import free_port
+
+    central_db = str(tmp_path / "central.sqlite")
+    key = ["--key", str(keys.key_file), "--venue", VENUE, "--db", central_db]
+    (tmp_path / "t.json").write_text("[]")
+    (tmp_path / "bad.json").write_text('[{"ticket_id": "x"}]')
+    (tmp_path / "d.json").write_text('{"upserts": []}')
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(VENV_BIN / "kiosk-central"), *args], capture_output=True, text=True, check=False)
+
+    nobody = f"mqtt://127.0.0.1:{free_port()}"
+    out = run("publish-tickets", *key, "--broker", nobody, str(tmp_path / "t.json"))
+    assert out.returncode == 2 and "refused" in out.stderr.lower()
+    out = run("publish-tickets", *key, "--broker", mosquitto.url, "--delta", str(tmp_path / "d.json"))
+    assert out.returncode == 2 and "snapshot before deltas" in out.stderr
+    out = run("publish-tickets", *key, "--broker", mosquitto.url, str(tmp_path / "bad.json"))
+    assert out.returncode == 2 and "ticket_id" in out.stderr
+    # Nothing above took a version: the first real snapshot is number 1.
+    out = run("publish-tickets", *key, "--broker", mosquitto.url, str(tmp_path / "t.json"))
+    assert out.returncode == 0, out.stderr
+    from sqlalchemy import select as sel
+
+    from sync_agent.central import tables as ct
+    from sync_agent.central.ingest import open_central_db
+
+    with open_central_db(central_db).connect() as conn:
+        assert conn.execute(sel(ct.published.c.version)).scalar_one() == 1
