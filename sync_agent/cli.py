@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
@@ -32,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--username", help="MQTT user (per device)")
     p.add_argument("--password-file", type=Path, help="file holding the MQTT password (mode 0600)")
     p.add_argument("--ca", type=Path, help="CA file for the broker's TLS certificate (turns TLS on)")
+    p.add_argument("--client-cert", type=Path, help="PEM client certificate for mutual TLS (with --client-key)")
+    p.add_argument("--client-key", type=Path, help="PEM key of the client certificate (mode 0600)")
     p.add_argument("--central-key", type=Path, help="central's trusted Ed25519 public key(s), hex, one per line")
     p.add_argument("--batch-size", type=int, default=500, help="events per batch (default 500)")
     p.add_argument("--window", type=int, default=4, help="batches in flight before waiting for acks (default 4)")
@@ -100,13 +103,15 @@ def _from_config(path: Path) -> dict[str, Any]:
         "username": broker.username,
         "password": broker.password.get_secret_value() if broker.password is not None else None,
         "ca": broker.ca_file,
+        "client_cert": broker.client_cert,
+        "client_key": broker.client_key,
         "central_key": Path(cfg.paths.state_dir) / "central.pub",
     }
 
 
 def resolve(args: argparse.Namespace) -> tuple[Path, AgentSettings, Path]:
     base: dict[str, Any] = _from_config(args.config) if args.config else {}
-    for key in ("db", "broker", "venue", "device", "username", "ca", "central_key"):
+    for key in ("db", "broker", "venue", "device", "username", "ca", "client_cert", "client_key", "central_key"):
         value = getattr(args, key)
         if value is not None:
             base[key] = value
@@ -117,12 +122,17 @@ def resolve(args: argparse.Namespace) -> tuple[Path, AgentSettings, Path]:
         raise UsageError(f"missing {', '.join(missing)} (give the flags or --config FILE)")
     try:
         broker = BrokerSettings.from_url(
-            base["broker"], username=base.get("username"), password_file=args.password_file, ca_file=base.get("ca")
+            base["broker"],
+            username=base.get("username"),
+            password_file=args.password_file,
+            ca_file=base.get("ca"),
+            client_cert=base.get("client_cert"),
+            client_key=base.get("client_key"),
         )
     except (ValueError, OSError) as exc:
         raise UsageError(str(exc)) from exc
     if args.password_file is None and base.get("password"):
-        broker = BrokerSettings(broker.host, broker.port, broker.tls, broker.ca_file, broker.username, base["password"])
+        broker = dataclasses.replace(broker, password=base["password"])
     settings = AgentSettings(
         venue=base["venue"],
         device=base["device"],

@@ -25,6 +25,8 @@ class BrokerSettings:
     username: str | None = None
     password: str | None = None
     keepalive: int = 30
+    client_cert: Path | None = None  # mutual TLS (with client_key)
+    client_key: Path | None = None
 
     @classmethod
     def from_url(
@@ -35,12 +37,16 @@ class BrokerSettings:
         password_file: Path | None = None,
         ca_file: Path | None = None,
         keepalive: int = 30,
+        client_cert: Path | None = None,
+        client_key: Path | None = None,
     ) -> BrokerSettings:
         """`mqtt://host:port` or `mqtts://host:port` (TLS); a CA file also turns TLS on."""
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError(f"broker URL {url!r}: expected mqtt://HOST:PORT or mqtts://HOST:PORT")
-        tls = parts.scheme == "mqtts" or ca_file is not None
+        tls = parts.scheme == "mqtts" or ca_file is not None or client_cert is not None
+        if (client_cert is None) != (client_key is None):
+            raise ValueError("a client certificate needs its key, and the key its certificate")
         password = None
         if password_file is not None:
             mode = password_file.stat().st_mode & 0o077
@@ -55,6 +61,8 @@ class BrokerSettings:
             username or parts.username,
             password or parts.password,
             keepalive,
+            client_cert,
+            client_key,
         )
 
 
@@ -64,6 +72,8 @@ def make_client(client_id: str, broker: BrokerSettings) -> mqtt.Client:
         client.username_pw_set(broker.username, broker.password)
     if broker.tls:
         ctx = ssl.create_default_context(cafile=str(broker.ca_file) if broker.ca_file else None)
+        if broker.client_cert and broker.client_key:
+            ctx.load_cert_chain(str(broker.client_cert), str(broker.client_key))
         client.tls_set_context(ctx)
     client.max_inflight_messages_set(100)
     client.max_queued_messages_set(0)

@@ -176,7 +176,7 @@ def test_default_autosave_loses_acked_messages_on_kill9_and_ours_does_not(mosqui
     assert (kept_got, kept_retained) == (200, True)
 
 
-def _make_tls(folder: Path) -> tuple[Path, Path, Path]:
+def _make_tls(folder: Path) -> tuple[Path, Path, Path, Path, Path]:
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "venue test CA")])
@@ -191,43 +191,57 @@ def _make_tls(folder: Path) -> tuple[Path, Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = folder / "ca.crt", folder / "broker.crt", folder / "broker.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return paths
+    folder.joinpath("ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    for name, cn in (("broker", "127.0.0.1"), ("door-a", "door-a")):
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+        )
+        if name == "broker":
+            san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+            builder = builder.add_extension(san, False)
+        folder.joinpath(f"{name}.crt").write_bytes(
+            builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+        )
+        folder.joinpath(f"{name}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    names = ("ca.crt", "broker.crt", "broker.key", "door-a.crt", "door-a.key")
+    return tuple(folder / n for n in names)  # type: ignore[return-value]
 
 
-def test_agent_connects_over_tls(mosquitto_factory, keys, start_central, tmp_path: Path) -> None:
+def test_agent_connects_over_mutual_tls(mosquitto_factory, keys, start_central, tmp_path: Path) -> None:
     import threading
 
     from sync_agent.agent import AgentSettings, SyncAgent
 
-    ca, cert, key = _make_tls(tmp_path)
+    ca, cert, key, client_cert, client_key = _make_tls(tmp_path)
     tls_port = free_port()
     broker = mosquitto_factory(
-        f"listener {tls_port} 127.0.0.1\ncertfile {cert}\nkeyfile {key}\ncafile {ca}\ntls_version tlsv1.2\n",
+        f"listener {tls_port} 127.0.0.1\ncertfile {cert}\nkeyfile {key}\ncafile {ca}\ntls_version tlsv1.2\n"
+        "require_certificate true\n",
         name="tls",
     )
     central_db = str(tmp_path / "central.sqlite")
     start_central(central_db, broker, keys)  # central on the plain loopback listener
     store = open_device_store(tmp_path / "dev.sqlite")
     queue_events(store, 50, "door-a")
-    settings = BrokerSettings.from_url(f"mqtts://127.0.0.1:{tls_port}", ca_file=ca)
+    url = f"mqtts://127.0.0.1:{tls_port}"
+    no_cert = SyncAgent(
+        store, AgentSettings(VENUE, "door-a", BrokerSettings.from_url(url, ca_file=ca)), keys.verifier()
+    )
+    for _ in range(40):  # the broker asks for a client certificate: without one, no session
+        no_cert.step()
+    assert not no_cert.online and no_cert.counters.connects == 0
+    settings = BrokerSettings.from_url(url, ca_file=ca, client_cert=client_cert, client_key=client_key)
     assert settings.tls
     agent = SyncAgent(store, AgentSettings(VENUE, "door-a", settings, ack_timeout=2.0), keys.verifier())
     stop = threading.Event()
