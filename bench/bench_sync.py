@@ -30,8 +30,9 @@ from kiosk.services.scanning import ScanningService
 from sync_agent.agent import AgentSettings, SyncAgent
 from sync_agent.mqtt import BrokerSettings, session_properties
 from sync_agent.signing import Signer, Verifier, load_or_create_private_key
+from tests.conftest import DEMO_NOW as DEMO_NOW_FOR_BENCH
 from tests.fixtures.broker import MosquittoBroker, mosquitto_binary
-from tests.sync.conftest import DEMO_NOW_FOR_BENCH, pending, queue_events
+from tests.sync.conftest import pending, queue_events
 
 
 def raw_publish_rate(broker: MosquittoBroker, n: int, size: int) -> float:

@@ -236,7 +236,3 @@ def queue_events(store: Store, n: int, device: str, *, start_ticket: int = 1_000
             outbox.append(conn, OutboxEvent(eid, kind, at, payload))
             ids.append(eid)
     return ids
-
-
-# The demo venue's instant (tests/conftest.py's DEMO_NOW), for the bench which has no pytest fixtures.
-DEMO_NOW_FOR_BENCH = __import__("tests.conftest", fromlist=["DEMO_NOW"]).DEMO_NOW
