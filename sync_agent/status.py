@@ -1,8 +1,9 @@
-"""The agent's state in the device store: the status row the UI reads, inbound counters, key/value state."""
+"""The agent's state in the device store: the status row the UI reads, inbound counters, key/value state.
+
+The UI reads the row with `kiosk.adapters.store.sync_tables.read_status` (no dependency on this package)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,18 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from kiosk.adapters.store import sync_tables as st
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.repositories import SqlCatalogStore, SqlOutboxStore
+from kiosk.adapters.store.sync_tables import SyncStatus, read_status
+
+__all__ = [
+    "SyncStatus",
+    "count_inbound",
+    "device_health",
+    "get_state",
+    "inbound_counts",
+    "read_status",
+    "set_state",
+    "write_status",
+]
 
 
 def get_state(conn: Connection, key: str, default: str = "") -> str:
@@ -57,44 +70,6 @@ def device_health(conn: Connection) -> dict[str, Any]:
     if last is not None:
         health["printer_last"] = {"state": last[0], "status": str(last[1])[:100], "error": str(last[2])[:100]}
     return health
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    """What the door screen shows about sync (read by the UI with `read_status`)."""
-
-    online: bool
-    pending: int
-    oldest_pending_at: datetime | None
-    last_ack_at: datetime | None
-    dead_letters: int
-    data_at: datetime | None
-    catalog_version: str
-    text: str
-    updated_at: datetime
-
-    def oldest_pending_age_s(self, now: datetime) -> float | None:
-        return (now - self.oldest_pending_at).total_seconds() if self.oldest_pending_at else None
-
-    def data_age_s(self, now: datetime) -> float | None:
-        return (now - self.data_at).total_seconds() if self.data_at else None
-
-
-def read_status(conn: Connection) -> SyncStatus | None:
-    row = conn.execute(select(st.sync_status).where(st.sync_status.c.id == 1)).first()
-    if row is None:
-        return None
-    return SyncStatus(
-        bool(row.online),
-        int(row.pending),
-        row.oldest_pending_at,
-        row.last_ack_at,
-        int(row.dead_letters),
-        row.data_at,
-        row.catalog_version,
-        row.text,
-        row.updated_at,
-    )
 
 
 def write_status(

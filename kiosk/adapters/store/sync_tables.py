@@ -1,11 +1,15 @@
 """Device-side tables of the sync agent: the status row the UI reads, inbound counters, ticket-list sequence state.
 
-Written only by `kiosk-sync`; the UI reads `sync_status` (one row, id 1) to show online/pending/data age.
+Written only by `kiosk-sync`; the UI reads `sync_status` (one row, id 1) with `read_status` to show
+online / pending / oldest pending age / data age.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, Text
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, Connection, Integer, String, Table, Text, select
 
 from kiosk.adapters.store.tables import UtcDateTime, metadata
 
@@ -51,3 +55,42 @@ sync_commands = Table(
     Column("result", String(200), nullable=False),
     Column("applied_at", UtcDateTime, nullable=False),
 )
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the door screen shows about sync (read by the UI with `read_status`)."""
+
+    online: bool
+    pending: int
+    oldest_pending_at: datetime | None
+    last_ack_at: datetime | None
+    dead_letters: int
+    data_at: datetime | None
+    catalog_version: str
+    text: str
+    updated_at: datetime
+
+    def oldest_pending_age_s(self, now: datetime) -> float | None:
+        return (now - self.oldest_pending_at).total_seconds() if self.oldest_pending_at else None
+
+    def data_age_s(self, now: datetime) -> float | None:
+        return (now - self.data_at).total_seconds() if self.data_at else None
+
+
+def read_status(conn: Connection) -> SyncStatus | None:
+    """The agent's last status row, or None when the agent never ran on this store."""
+    row = conn.execute(select(sync_status).where(sync_status.c.id == 1)).first()
+    if row is None:
+        return None
+    return SyncStatus(
+        bool(row.online),
+        int(row.pending),
+        row.oldest_pending_at,
+        row.last_ack_at,
+        int(row.dead_letters),
+        row.data_at,
+        row.catalog_version,
+        row.text,
+        row.updated_at,
+    )
