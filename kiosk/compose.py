@@ -151,24 +151,33 @@ def demo_codes(expected: list[tuple[str, str]]) -> list[str]:
 
 
 def pipeline_camera(open_source: Callable[[], Any]) -> CameraFactory:
-    """A factory for the door screen: (scanning, gate, on_scan) → CameraFeed over a ScannerPipeline."""
+    """A factory for the door screen: (scanning, gate, on_scan) → CameraFeed over a ScannerPipeline.
+
+    `open_source` runs on the feed's start-up thread, never on the UI thread.
+    """
 
     def make(scanning: ScanningService, gate: str, on_scan: Callable[[Any], None]) -> Any:
         from kiosk.adapters.decoder import camera_decoder
         from kiosk.services.scanner_pipeline import ScannerPipeline
         from kiosk.ui.camera_feed import CameraFeed
 
-        return CameraFeed(ScannerPipeline(open_source(), camera_decoder(), scanning.scan, on_scan, gate=gate))
+        return CameraFeed(lambda: ScannerPipeline(open_source(), camera_decoder(), scanning.scan, on_scan, gate=gate))
 
     return make
 
 
-def video_camera(video: Path) -> CameraFactory:
-    """The demo's simulated camera: a generated video of tickets, played in real time, in a loop."""
+def video_camera(video: Path, codes: list[str] | None = None) -> CameraFactory:
+    """The demo's simulated camera: a video of tickets (generated on first use from `codes`), in a loop."""
 
     def source() -> Any:
         from kiosk.adapters.camera import VideoFileSource
 
+        if not video.exists() and codes is not None:
+            from kiosk.adapters.frame_synth import make_demo_video
+
+            partial = video.with_name("partial-" + video.name)
+            make_demo_video(codes, partial, size=(1280, 720), fps=15, hold_seconds=1.2, gap_seconds=1.5)
+            partial.replace(video)
         return VideoFileSource(video, realtime=True, loop=True)
 
     return pipeline_camera(source)
@@ -242,11 +251,7 @@ def compose_demo(
     services.closers += [store.close, port.close]
     if camera:
         video = workdir / f"demo-camera-{len(codes)}.avi"
-        if not video.exists():
-            from kiosk.adapters.frame_synth import make_demo_video
-
-            make_demo_video(codes, video, size=(1280, 720), fps=15, hold_seconds=1.2, gap_seconds=1.5)
-        services.camera_factory = video_camera(video)
+        services.camera_factory = video_camera(video, codes)  # made on the camera's thread the first time
     return services
 
 

@@ -7,36 +7,66 @@ a scan and a slow decode never freezes the preview.
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import cv2
 
 from kiosk.domain.model import Direction
 
+log = logging.getLogger(__name__)
 PREVIEW_WIDTH = 640  # the preview box is ~800 px wide; shrinking first keeps the texture upload small
 
 
 class CameraFeed:
-    """Wraps a started-on-demand ScannerPipeline for the screens (door preview, technician camera test)."""
+    """A ScannerPipeline for the screens (door preview, technician camera test), built off the UI thread.
 
-    def __init__(self, pipeline: Any) -> None:
-        self.pipeline = pipeline
+    `make_pipeline` may be slow (opening a camera, or the demo generating its video the first time), so `start`
+    runs it in a thread; until it is done the preview is empty and `error` says the camera is starting.
+    """
+
+    def __init__(self, make_pipeline: Callable[[], Any]) -> None:
+        self._make = make_pipeline
+        self.pipeline: Any = None
+        self._startup_error = ""
+        self._stopped = threading.Event()
         self._last_raw: Any = None
         self._small: Any = None
         self._seq = 0
+        self._direction: tuple[str, str] | None = None
         self.last_codes: list[str] = []
 
     def start(self) -> None:
-        self.pipeline.start()
+        threading.Thread(target=self._build, name="camera-start", daemon=True).start()
+
+    def _build(self) -> None:
+        try:
+            pipeline = self._make()
+            if self._direction is not None:
+                pipeline.set_gate(self._direction[0], Direction(self._direction[1]))
+            if not self._stopped.is_set():
+                pipeline.start()
+                self.pipeline = pipeline
+        except Exception as exc:
+            log.exception("camera pipeline could not start")
+            self._startup_error = f"{type(exc).__name__}: {exc}"
 
     def stop(self) -> None:
-        self.pipeline.stop()
+        self._stopped.set()
+        if self.pipeline is not None:
+            self.pipeline.stop()
 
     def set_direction(self, gate: str, direction: str) -> None:
-        self.pipeline.set_gate(gate, Direction(direction))
+        self._direction = (gate, direction)
+        if self.pipeline is not None:
+            self.pipeline.set_gate(gate, Direction(direction))
 
     def latest(self) -> tuple[int, Any]:
         """(sequence, BGR preview frame); the sequence changes when a new camera frame arrived."""
+        if self.pipeline is None:
+            return self._seq, None
         raw = self.pipeline.latest_frame()
         if raw is None:
             return self._seq, None
@@ -54,14 +84,16 @@ class CameraFeed:
 
     @property
     def frames_read(self) -> int:
-        return int(self.pipeline.status().frames)
+        return int(self.pipeline.status().frames) if self.pipeline is not None else 0
 
     @property
     def decode_ms(self) -> float:
-        return float(self.pipeline.status().last_decode_ms)
+        return float(self.pipeline.status().last_decode_ms) if self.pipeline is not None else 0.0
 
     @property
     def error(self) -> str:
+        if self.pipeline is None:
+            return self._startup_error or "starting"
         status = self.pipeline.status()
         source = status.source
         state = str(getattr(source, "state", ""))

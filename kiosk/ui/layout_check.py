@@ -43,5 +43,18 @@ def overflows(root) -> list[str]:
     return bad
 
 
+def small_targets(root) -> list[str]:
+    """Visible, enabled buttons smaller than TOUCH_MIN (~12 mm) on either side."""
+    from kivy.uix.button import Button
+
+    from kiosk.ui.widgets.common import TOUCH_MIN
+
+    bad = []
+    for w in walk(root):
+        if isinstance(w, Button) and not w.disabled and _visible(w) and min(w.width, w.height) < TOUCH_MIN - 0.5:
+            bad.append(f"button {w.text!r} is {w.width:.0f}x{w.height:.0f} px, under {TOUCH_MIN:.0f} px")
+    return bad
+
+
 def find_text(root, fragment: str) -> list[Label]:
     return [w for w in visible_labels(root) if fragment in w.text]

@@ -95,7 +95,7 @@ def _verdict_samples(services: Any, expected: list[tuple[str, str]]) -> dict[str
 def _shot(out: Path, report: ScreenshotReport, lang: str, name: str) -> Iterator[Any]:
     from kivy.core.window import Window
 
-    from kiosk.ui.layout_check import overflows
+    from kiosk.ui.layout_check import overflows, small_targets
 
     yield 0.35  # two frames for the labels to fit their text
     target = out / f"{lang}-{name}.png"
@@ -103,7 +103,7 @@ def _shot(out: Path, report: ScreenshotReport, lang: str, name: str) -> Iterator
     if made:
         Path(made).replace(target)
         report.files.append(str(target))
-    for item in overflows(Window):
+    for item in overflows(Window) + small_targets(Window):
         report.overflows.append(f"{lang}/{name}: {item}")
 
 

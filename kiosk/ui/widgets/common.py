@@ -27,22 +27,35 @@ def _widest_word(label: Label) -> float:
     return widest
 
 
+def _fits(label: Label, size: float, inner_w: float, inner_h: float) -> bool:
+    label.font_size = size
+    label.texture_update()
+    tw, th = label.texture_size
+    return tw <= inner_w + 0.5 and th <= inner_h + 0.5 and _widest_word(label) <= inner_w + 0.5
+
+
 def fit_font(label: Label) -> None:
-    """Largest font ≤ base_font (and ≥ min_font) at which the label's text fits; sets `overflows`."""
+    """Largest font ≤ base_font (and ≥ min_font) at which the label's text fits; sets `overflows`.
+
+    Wrapped text grows in height with the square of the font size, so the first retry jumps to the size that
+    should fit and only then steps down: two or three renders instead of a dozen on the UI thread.
+    """
     if label.width <= 1 or label.height <= 1:
         return
     inner_w = max(label.width - 2 * _MARGIN, 1)
     inner_h = max(label.height - 2, 1)
     label.text_size = (inner_w, None)
-    size = label.base_font
-    while True:
-        label.font_size = size
-        label.texture_update()
-        tw, th = label.texture_size
-        fits = tw <= inner_w + 0.5 and th <= inner_h + 0.5 and _widest_word(label) <= inner_w + 0.5
-        if fits or size <= label.min_font:
-            break
-        size = max(label.min_font, size * 0.9)
+    size = float(label.base_font)
+    fits = _fits(label, size, inner_w, inner_h)
+    if not fits:
+        th = label.texture_size[1]
+        ratio = min(inner_h / max(th, 1), 1.0) ** 0.5
+        ratio = min(ratio, inner_w / max(_widest_word(label), 1))
+        size = max(label.min_font, min(size * 0.97, size * ratio))
+        fits = _fits(label, size, inner_w, inner_h)
+        while not fits and size > label.min_font:
+            size = max(label.min_font, size * 0.92)
+            fits = _fits(label, size, inner_w, inner_h)
     label.overflows = not fits
     label.text_size = (inner_w, label.height)
 
