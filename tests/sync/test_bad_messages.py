@@ -227,6 +227,7 @@ def test_every_bad_message_is_rejected_counted_and_never_applied(
     wait_until(lambda: any(tp == DEV.resync for tp, _ in evil.received), timeout=10, what="a resync request")
     resync = json.loads(next(p for tp, p in evil.received if tp == DEV.resync))
     assert resync["reason"] == "gap" and resync["snapshot_id"] == 1 and resync["seq"] == 1
+    wait_until(lambda: counts(store).get(("command", "duplicate"), 0) == 1, what="the replayed command")
     got = counts(store)
     assert got[("catalog", "applied")] == 1 and got[("catalog", "ignored_old")] == 1
     assert got[("tickets_snapshot", "applied")] == 1
