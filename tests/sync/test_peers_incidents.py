@@ -120,17 +120,13 @@ def test_two_doors_admitting_one_ticket_offline_make_one_incident(
     assert stats["by_device"]["door-a"] == {"checkin": 1}
     assert stats["by_device"]["door-b"] == {"checkin": 1, "failed_scan": 1}
     assert stats["by_kind"] == {"checkin": 2, "failed_scan": 1}
-    wait_until(
-        lambda: (
-            json.loads(
-                subprocess.run(
-                    [str(VENV_BIN / "kiosk-central"), "stats", "--db", central_db, "--json"],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-            )["pending_acks"]
-            == 0
-        ),
-        what="acks delivered",
-    )
+    from sync_agent.central.ingest import open_central_db
+    from sync_agent.central.ingest import stats as central_stats
+
+    engine = open_central_db(central_db)
+
+    def pending_acks() -> int:
+        with engine.connect() as conn:
+            return int(central_stats(conn)["pending_acks"])
+
+    wait_until(lambda: pending_acks() == 0, what="acks delivered")
