@@ -152,7 +152,7 @@ def _queued_after_kill9(broker: MosquittoBroker, n: int) -> tuple[int, bool]:
     pub.close()
     # mosquitto sends the PUBACK before its main loop gets to the save: a kill within those few milliseconds
     # can still lose the last message even with autosave_interval 1 (the protocol's own ack covers that).
-    time.sleep(0.1)
+    time.sleep(0.3)
     broker.kill()
     broker.start()
     sub = Client(broker, "central-sub", clean=False)
