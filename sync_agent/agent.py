@@ -27,7 +27,7 @@ from kiosk.adapters.store.repositories import SqlOutboxStore
 from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 from sync_agent.backoff import Backoff
-from sync_agent.inbound import DATA_AT, InboundHandler, SectionApplier
+from sync_agent.inbound import DATA_AT, CommandHandler, InboundHandler, SectionApplier
 from sync_agent.mqtt import BrokerSettings, make_client, session_properties
 from sync_agent.outbound import new_admissions, next_batch, outbox_top
 from sync_agent.signing import SignatureError, Verifier
@@ -90,6 +90,7 @@ class SyncAgent:
         clock: Callable[[], datetime] = utc_now,
         notifier: SystemdNotifier | None = None,
         catalog_sections: Mapping[str, SectionApplier] | None = None,
+        commands: Mapping[str, CommandHandler] | None = None,
     ) -> None:
         self.store = store
         self.s = settings
@@ -98,7 +99,9 @@ class SyncAgent:
         self.notifier = notifier or SystemdNotifier()
         self.counters = AgentCounters()
         self.online = False
-        self.inbound = InboundHandler(store, self.topics, verifier, clock, self._resync_needed, catalog_sections)
+        self.inbound = InboundHandler(
+            store, self.topics, verifier, clock, self._resync_needed, catalog_sections, commands
+        )
         self._outbox = SqlOutboxStore()
         self._backoff = Backoff(settings.backoff_base, settings.backoff_cap)
         self._next_connect = 0.0

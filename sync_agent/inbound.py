@@ -31,6 +31,9 @@ log = logging.getLogger("kiosk.sync.inbound")
 
 # Applies one extra catalog section (e.g. "promotions") in the catalog's transaction; gets None when absent.
 SectionApplier = Callable[[Connection, Any], None]
+# Runs a signed command another feature owns (e.g. "wipe", "allocation_grant") in the command's transaction and
+# returns a short result; raises ValueError for bad arguments (the command is then rejected, nothing applied).
+CommandHandler = Callable[[Connection, Mapping[str, Any]], str]
 
 COMMAND_MAX_AGE = timedelta(days=1)
 APPLIED, IGNORED_OLD = "applied", "ignored_old"
@@ -76,6 +79,7 @@ class InboundHandler:
         clock: Callable[[], datetime],
         on_resync_needed: Callable[[str, int, int], None],
         sections: Mapping[str, SectionApplier] | None = None,
+        commands: Mapping[str, CommandHandler] | None = None,
     ) -> None:
         self.store = store
         self.topics = topics
@@ -84,6 +88,7 @@ class InboundHandler:
         self.clock = clock
         self.on_resync_needed = on_resync_needed
         self.sections = dict(sections or {})
+        self.commands = dict(commands or {})
         self._tickets = SqlTicketStore()
         self.data_changed = False
         self._routes: dict[str, tuple[str, Callable[[Connection, bytes], str]]] = {
@@ -227,6 +232,12 @@ class InboundHandler:
         return APPLIED
 
     def _run_command(self, conn: Connection, cmd: m.Command) -> str:
+        handler = self.commands.get(cmd.name)
+        if handler is not None:
+            try:
+                return handler(conn, cmd.args)[:200]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise Rejected("bad_arguments", f"{cmd.name}: {exc}") from exc
         if cmd.name == "ping":
             return "pong"
         if cmd.name == "resync_tickets":

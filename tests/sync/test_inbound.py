@@ -56,3 +56,33 @@ def test_catalog_sections_apply_all_or_nothing(demo_venue: tuple[Store, DemoVenu
     assert handler.handle(topics.venue_topics.catalog, json.dumps(keys.signer.envelope(body)).encode()) == "schema"
     with store.read() as conn:
         assert SqlCatalogStore().version(conn) == "no-promos"
+
+
+def test_feature_commands_run_once_in_their_transaction(demo_venue: tuple[Store, DemoVenue], keys) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.domain.timeutil import iso
+
+    store, _ = demo_venue
+    seen: list[Any] = []
+
+    def grant(conn: Connection, args: Any) -> str:
+        seats = int(args["seats"])
+        set_state(conn, "test_grant", str(seats))
+        seen.append(seats)
+        return f"granted {seats}"
+
+    topics = DeviceTopics("lac", "door-a")
+    handler = InboundHandler(
+        store, topics, keys.verifier(), lambda: datetime.now(UTC), lambda *_: None, commands={"grant": grant}
+    )
+
+    def send(command_id: str, args: dict[str, Any]) -> str:
+        body = {"v": 1, "type": "command", "command_id": command_id, "device_id": "door-a", "name": "grant",
+                "args": args, "issued_at": iso(datetime.now(UTC))}  # fmt: skip
+        return handler.handle(topics.cmd, json.dumps(keys.signer.envelope(body)).encode())
+
+    assert send("g1", {"seats": 4}) == "applied"
+    assert send("g1", {"seats": 4}) == "duplicate"
+    assert send("g2", {"seats": "many"}) == "bad_arguments"
+    with store.read() as conn:
+        assert get_state(conn, "test_grant") == "4"
+    assert seen == [4]
