@@ -278,3 +278,92 @@ def test_agent_with_a_wrong_password_stays_offline_and_alive(secured: MosquittoB
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_the_shipped_venue_config_runs_mosquitto_and_carries_the_protocol(keys, tmp_path: Path) -> None:
+    """sync_agent/broker/mosquitto.conf with only its paths and ports changed: a door drains over its TLS listener
+    with its password, central reads through the loopback listener, the ACL from the accounts tool applies."""
+    import getpass
+    import re
+    import subprocess
+    import threading
+
+    from sync_agent.agent import AgentSettings, SyncAgent
+    from sync_agent.broker import accounts
+    from tests.fixtures.broker import mosquitto_binary
+
+    binary = mosquitto_binary()
+    if binary is None:
+        pytest.skip("the mosquitto binary is not installed")
+    ca, cert, key, _, _ = _make_tls(tmp_path)
+    (tmp_path / "venue-ca.crt").write_bytes(ca.read_bytes())
+    etc = tmp_path / "etc"
+    (etc / "bridge.d").mkdir(parents=True)
+    for user in ("door-a", "central"):
+        add_user(etc / "passwd", user, f"pw-{user}")
+    (etc / "acl").write_text(venue_acl(VENUE))
+    data = tmp_path / "data"
+    data.mkdir()
+    tls_port, local_port = free_port(), free_port()
+    text = (Path(accounts.__file__).parent / "mosquitto.conf").read_text()
+    text = text.replace("/etc/mosquitto/kiosk/bridge.d", str(etc / "bridge.d"))
+    text = text.replace("/etc/mosquitto/kiosk/", f"{etc}/").replace("/var/lib/mosquitto/", f"{data}/")
+    text = text.replace("/etc/mosquitto/certs/broker.crt", str(cert)).replace(
+        "/etc/mosquitto/certs/broker.key", str(key)
+    )
+    text = text.replace("/etc/mosquitto/certs/venue-ca.crt", str(ca))
+    text = re.sub(r"^listener 8883$", f"listener {tls_port} 127.0.0.1", text, flags=re.M)
+    text = text.replace("listener 1883 127.0.0.1", f"listener {local_port} 127.0.0.1")
+    assert not [ln for ln in text.splitlines() if "/etc/mosquitto" in ln and not ln.startswith("#")]
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(text + f"\nuser {getpass.getuser()}\nlog_dest file {tmp_path / 'log'}\n")
+    proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: _listening(local_port) and _listening(tls_port), 10, "the venue broker to listen")
+
+        from sync_agent.central.service import CentralService
+
+        central = CentralService(
+            open_central_db(str(tmp_path / "central.sqlite")),
+            BrokerSettings("127.0.0.1", local_port, username="central", password="pw-central"),
+            keys.signer,
+            "central",
+        )
+        central.start()
+        assert central.connected.wait(10)
+        store = open_device_store(tmp_path / "dev.sqlite")
+        queue_events(store, 100, "door-a")
+        pw = tmp_path / "pw"
+        pw.write_text("pw-door-a")
+        pw.chmod(0o600)
+        broker = BrokerSettings.from_url(
+            f"mqtts://127.0.0.1:{tls_port}", username="door-a", password_file=pw, ca_file=ca
+        )
+        agent = SyncAgent(store, AgentSettings(VENUE, "door-a", broker, ack_timeout=2.0), keys.verifier())
+        stop = threading.Event()
+        thread = threading.Thread(target=agent.run, args=(stop,))
+        thread.start()
+        try:
+            wait_until(lambda: pending(store) == 0, what="the drain through the shipped config")
+            assert_exactly_once(store, open_central_db(str(tmp_path / "central.sqlite")))
+        finally:
+            stop.set()
+            thread.join(10)
+            central.stop()
+    finally:
+        proc.kill()
+        proc.wait(5)
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+    assert "Error" not in err, err
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
