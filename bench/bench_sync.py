@@ -160,6 +160,40 @@ def persistence(binary: str, work: Path, n: int) -> None:
         )
 
 
+def idle_cost(binary: str, work: Path, keys: Path, seconds: float = 10.0) -> None:
+    """CPU and memory of an idle, connected `kiosk-sync` (it shares the device with the UI)."""
+    import os
+
+    from sync_agent.signing import write_public_key
+
+    broker = MosquittoBroker(binary, work / "broker-idle", durable=True)
+    broker.start()
+    pub = work / "central.pub"
+    write_public_key(pub, load_or_create_private_key(keys))
+    open_store(work / "idle.sqlite", create=True).close()
+    exe = Path(sys.executable).parent / "kiosk-sync"
+    proc = subprocess.Popen(
+        [str(exe), "--db", str(work / "idle.sqlite"), "--broker", broker.url, "--venue", "lac", "--device", "idle",
+         "--central-key", str(pub), "--log-level", "WARNING"]
+    )  # fmt: skip
+
+    def cpu_s() -> float:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    try:
+        time.sleep(3.0)
+        c0 = cpu_s()
+        time.sleep(seconds)
+        used = (cpu_s() - c0) / seconds * 100
+        rss = next(ln for ln in Path(f"/proc/{proc.pid}/status").read_text().splitlines() if ln.startswith("VmRSS"))
+        print(f"idle kiosk-sync: {used:.1f}% of one core over {seconds:.0f} s, {rss.split(':')[1].strip()} resident")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        broker.kill()
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
@@ -207,6 +241,7 @@ def main() -> None:
         )
         if args.persist:
             persistence(binary, work, args.persist)
+        idle_cost(binary, work, key_file)
 
 
 if __name__ == "__main__":
