@@ -86,3 +86,35 @@ def test_feature_commands_run_once_in_their_transaction(demo_venue: tuple[Store,
     with store.read() as conn:
         assert get_state(conn, "test_grant") == "4"
     assert seen == [4]
+
+
+def test_ticket_deltas_out_of_order_or_from_another_snapshot_ask_for_a_resync(
+    demo_venue: tuple[Store, DemoVenue],
+    keys,  # type: ignore[no-untyped-def]
+) -> None:
+    from sync_agent.documents import ticket_to_doc
+
+    store, venue = demo_venue
+    resyncs: list[tuple[str, int, int]] = []
+    topics = DeviceTopics("lac", "door-a")
+    handler = InboundHandler(store, topics, keys.verifier(), lambda: datetime.now(UTC), lambda *a: resyncs.append(a))
+    vt = topics.venue_topics
+    docs = [ticket_to_doc(tk) for tk in venue.tickets[:3]]
+
+    def send(topic: str, body: dict[str, Any]) -> str:
+        return handler.handle(topic, json.dumps(keys.signer.envelope(body)).encode())
+
+    def delta(snapshot: int, seq: int) -> dict[str, Any]:
+        return {"v": 1, "type": "tickets_delta", "snapshot_id": snapshot, "seq": seq, "upserts": docs[:1]}
+
+    assert send(vt.tickets_snapshot, {"v": 1, "type": "tickets_snapshot", "snapshot_id": 2, "seq": 5,
+                                      "tickets": docs}) == "applied"  # fmt: skip
+    assert send(vt.tickets_delta, delta(2, 7)) == "gap"  # 6 is missing
+    assert send(vt.tickets_delta, delta(1, 6)) == "gap"  # from an older snapshot
+    assert send(vt.tickets_delta, delta(3, 1)) == "gap"  # from a newer snapshot we do not have yet
+    assert send(vt.tickets_delta, delta(2, 5)) == "ignored_old"
+    assert send(vt.tickets_delta, delta(2, 6)) == "applied"
+    assert [r[0] for r in resyncs] == ["gap", "gap", "gap"]
+    assert resyncs[0][1:] == (2, 5)
+    assert send(vt.tickets_snapshot, {"v": 1, "type": "tickets_snapshot", "snapshot_id": 2, "seq": 6,
+                                      "tickets": docs}) == "ignored_old"  # fmt: skip
