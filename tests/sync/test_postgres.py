@@ -5,6 +5,8 @@ Skips with the reason when no server answers (a fresh CI machine has none unless
 
 from __future__ import annotations
 
+import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ from sqlalchemy import func, select
 
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import open_central_db
-from tests.sync.conftest import open_device_store, outbox_ids, pending, queue_events, wait_until
+from tests.sync.conftest import VENV_BIN, open_device_store, outbox_ids, pending, queue_events, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.broker]
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -60,3 +62,11 @@ def test_central_on_postgresql_stores_once_and_finds_incidents(
     admitted = sum(1 for i in range(1500) if i % 4 != 3)
     assert incidents == admitted, "each doubly admitted ticket is exactly one incident"
     assert all(svc.batches_processed > 0 for svc in centrals), "the shared subscription did not share"
+    # The command line takes the plain postgresql:// form too.
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    out = subprocess.run(
+        [str(VENV_BIN / "kiosk-central"), "stats", "--db", plain, "--json"], capture_output=True, text=True, check=True
+    )
+    report = json.loads(out.stdout)
+    assert report["events"] == 3000 and report["incidents"] == admitted
+    assert report["by_device"]["door-a"]["checkin"] == admitted
