@@ -53,6 +53,8 @@ def checkin_event(scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime
     """An admission, re-entry or exit; the event id is the scan id so a retried scan is one event."""
     payload = _scan_common(scan_id, verdict, ctx, at)
     payload["movement"] = verdict.movement.value if verdict.movement else None
+    # Central needs the allowance to tell a group ticket's second entry from a double admission.
+    payload["entries_allowed"] = verdict.ticket.entries_allowed if verdict.ticket else 1
     return OutboxEvent(scan_id, EventKind.CHECKIN, at, payload)
 
 
