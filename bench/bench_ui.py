@@ -109,8 +109,15 @@ def bench_starts(display: str, work: Path, starts: int) -> None:
     ready = work / "ready.json"
     kiosk = [sys.executable, "-m", "kiosk", "demo", "--db", str(db)]
     first, proc = start_and_wait(kiosk, env_for(display, work / "home", ready), ready, timeout=120)
+    t0 = time.monotonic()
+    while not list(db.parent.glob("demo-camera-*.avi")) and time.monotonic() - t0 < 120:
+        time.sleep(0.1)  # the camera video is made in the background after the first start; keep it
+    video_s = time.monotonic() - t0 + first
     stop(proc)
-    print(f"first start ever (makes the demo venue and its camera video): {first:.2f} s")
+    print(
+        f"first start ever (makes the demo venue): {first:.2f} s to the door screen; "
+        f"its camera video was ready after {video_s:.1f} s (preview empty until then)"
+    )
     app_times, bare_times, bare_rss = [], [], []
     for _ in range(starts):
         t, proc = start_and_wait(kiosk, env_for(display, work / "home", ready), ready)

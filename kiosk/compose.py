@@ -166,6 +166,18 @@ def pipeline_camera(open_source: Callable[[], Any]) -> CameraFactory:
     return make
 
 
+def _release_freed_memory() -> None:
+    """Give freed heap pages back to the OS (glibc keeps them otherwise); a no-op elsewhere."""
+    import contextlib
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(name).malloc_trim(0)
+
+
 def video_camera(video: Path, codes: list[str] | None = None) -> CameraFactory:
     """The demo's simulated camera: a video of tickets (generated on first use from `codes`), in a loop."""
 
@@ -178,6 +190,7 @@ def video_camera(video: Path, codes: list[str] | None = None) -> CameraFactory:
             partial = video.with_name("partial-" + video.name)
             make_demo_video(codes, partial, size=(1280, 720), fps=15, hold_seconds=1.2, gap_seconds=1.5)
             partial.replace(video)
+            _release_freed_memory()  # drawing the frames churned a lot of large buffers
         return VideoFileSource(video, realtime=True, loop=True)
 
     return pipeline_camera(source)
