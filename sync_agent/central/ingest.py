@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from kiosk.domain.outbox import EventKind
 from kiosk.domain.timeutil import iso
@@ -38,7 +39,28 @@ def open_central_db(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
         event.listen(engine, "connect", _pg_connect)
     ct.metadata.create_all(engine)
+    _add_late_columns(engine)
     return engine
+
+
+def _add_late_columns(engine: Engine) -> None:
+    """Bring a database made by an older central up to date (additive only; safe when two instances race)."""
+    pg = engine.dialect.name == "postgresql"
+    if "entries_allowed" not in {c["name"] for c in inspect(engine).get_columns("central_admissions")}:
+        exists = "IF NOT EXISTS " if pg else ""
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE central_admissions ADD COLUMN {exists}entries_allowed INTEGER"))
+        except (OperationalError, ProgrammingError) as exc:  # another instance added it first (SQLite)
+            if "duplicate column" not in str(exc):
+                raise
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE INDEX IF NOT EXISTS ix_central_incidents_ticket"
+                " ON central_incidents (venue, ticket_id, performance_id)"
+            )
+        )
 
 
 def _pg_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -72,6 +94,7 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch) -> IngestResult:
     ids = [e.event_id for e in batch.events]
     known = set(conn.execute(select(ct.events.c.event_id).where(ct.events.c.event_id.in_(ids))).scalars())
     rows, rejects, admissions = [], [], []
+    allowed: dict[str, int] = {}  # scan id -> the ticket's entries per performance, from the payload
     for ev in batch.events:
         problem = event_problem(ev, batch.device_id)
         if problem is not None:
@@ -98,6 +121,7 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch) -> IngestResult:
         )
         if ev.kind == EventKind.CHECKIN:
             p = ev.payload
+            allowed[ev.event_id] = p.get("entries_allowed", 1)
             admissions.append(
                 PeerAdmission(
                     v=1,
@@ -117,7 +141,10 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch) -> IngestResult:
     _insert_ignore(
         conn,
         ct.admissions,
-        [{**a.model_dump(exclude={"v", "list_id"}), "venue": venue} for a in admissions],
+        [
+            {**a.model_dump(exclude={"v", "list_id"}), "venue": venue, "entries_allowed": allowed[a.scan_id]}
+            for a in admissions
+        ],
         ["scan_id"],
     )
     result.incidents = _check_doubles(conn, venue, [a for a in admissions if a.movement == "entry"], at)
@@ -142,54 +169,118 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch) -> IngestResult:
 
 
 def _check_doubles(conn: Connection, venue: str, entries: list[PeerAdmission], at: str) -> int:
-    """Entries of one ticket for one performance by two devices are a double admission (one incident per pair).
+    """Entries of one ticket for one performance beyond its allowance, by two or more devices: double admissions.
 
-    One query per batch: every entry already stored for the batch's tickets, then the pairs in Python.
+    A group is the `entry` movements of (ticket, performance), in scan-time order (re-entries and exits never
+    count); its allowance is the largest `entries_allowed` its entries carried (absent or NULL = 1). When the
+    group has more entries than the allowance and more than one device made them, each entry beyond the
+    allowance is one incident, paired with the earliest entry of another device. Incidents are only added up to
+    that excess, whatever order the batches arrive in, so a late or redelivered batch adds none twice.
     """
     if not entries:
         return 0
     if conn.dialect.name == "postgresql":
         # Two central instances judging two entries of one ticket at once must see each other: serialise per venue.
         conn.execute(select(func.pg_advisory_xact_lock(zlib.crc32(venue.encode()))))
+    groups = _entry_groups(conn, venue, {(e.ticket_id, e.performance_id) for e in entries})
+    over = {key: rows for key, rows in groups.items() if _excess(rows)}
+    if not over:
+        return 0
+    pairs = _flagged_pairs(conn, venue, set(over))
+    incidents = []
+    for key, rows in over.items():
+        known = pairs.get(key, set())
+        for first, second in _new_pairs(rows, known):
+            incidents.append(_incident(venue, key, first, second, at))
+    _insert_ignore(conn, ct.incidents, incidents, ["first_scan_id", "second_scan_id"])
+    return len(incidents)
+
+
+_Key = tuple[int, int | None]
+
+
+def _allowance(rows: list[Any]) -> int:
+    return max((r.entries_allowed or 1) for r in rows)
+
+
+def _excess(rows: list[Any]) -> list[Any]:
+    """The entries beyond the allowance, when at least two devices made the group's entries."""
+    if len({r.device_id for r in rows}) < 2:
+        return []
+    return rows[_allowance(rows) :]
+
+
+def _entry_groups(conn: Connection, venue: str, keys: set[_Key]) -> dict[_Key, list[Any]]:
+    """Every stored entry of the given (ticket, performance) groups, in scan-time order (one query per 500)."""
     a = ct.admissions.c
-    known: dict[tuple[int, int | None], list[Any]] = {}
-    tickets = sorted({e.ticket_id for e in entries})
+    groups: dict[_Key, list[Any]] = {}
+    tickets = sorted({ticket for ticket, _ in keys})
     for chunk in range(0, len(tickets), 500):
         rows = conn.execute(
-            select(a.scan_id, a.ticket_id, a.performance_id, a.device_id, a.gate, a.scanned_at).where(
-                a.venue == venue, a.movement == "entry", a.ticket_id.in_(tickets[chunk : chunk + 500])
+            select(a.scan_id, a.ticket_id, a.performance_id, a.device_id, a.gate, a.scanned_at, a.entries_allowed)
+            .where(a.venue == venue, a.movement == "entry", a.ticket_id.in_(tickets[chunk : chunk + 500]))
+            .order_by(a.scanned_at, a.scan_id)
+        )
+        for r in rows:
+            key = (r.ticket_id, r.performance_id)
+            if key in keys:
+                groups.setdefault(key, []).append(r)
+    return groups
+
+
+def _flagged_pairs(conn: Connection, venue: str, keys: set[_Key]) -> dict[_Key, set[tuple[str, str]]]:
+    i = ct.incidents.c
+    pairs: dict[_Key, set[tuple[str, str]]] = {}
+    tickets = sorted({ticket for ticket, _ in keys})
+    for chunk in range(0, len(tickets), 500):
+        rows = conn.execute(
+            select(i.ticket_id, i.performance_id, i.first_scan_id, i.second_scan_id).where(
+                i.venue == venue, i.kind == "double_admission", i.ticket_id.in_(tickets[chunk : chunk + 500])
             )
         )
         for r in rows:
-            known.setdefault((r.ticket_id, r.performance_id), []).append(r)
-    incidents = []
-    for adm in entries:
-        others = [r for r in known.get((adm.ticket_id, adm.performance_id), ()) if r.device_id != adm.device_id]
-        if not others:
-            continue
-        first = min(others, key=lambda r: (r.scanned_at, r.scan_id))
-        mine = (adm.scanned_at, adm.scan_id, adm.device_id, adm.gate)
-        theirs = (first.scanned_at, first.scan_id, first.device_id, first.gate)
-        early, late = sorted((mine, theirs))
-        incidents.append(
-            {
-                "venue": venue,
-                "kind": "double_admission",
-                "ticket_id": adm.ticket_id,
-                "performance_id": adm.performance_id,
-                "first_at": early[0],
-                "first_scan_id": early[1],
-                "first_device": early[2],
-                "first_gate": early[3],
-                "second_at": late[0],
-                "second_scan_id": late[1],
-                "second_device": late[2],
-                "second_gate": late[3],
-                "detected_at": at,
-            }
-        )
-    _insert_ignore(conn, ct.incidents, incidents, ["first_scan_id", "second_scan_id"])
-    return len(incidents)
+            pairs.setdefault((r.ticket_id, r.performance_id), set()).add((r.first_scan_id, r.second_scan_id))
+    return pairs
+
+
+def _new_pairs(rows: list[Any], known: set[tuple[str, str]]) -> list[tuple[Any, Any]]:
+    """Pairs to record so that the group has one incident per excess entry: excess entries not in any incident
+    first, each with the earliest entry of another device that makes a pair not recorded yet."""
+    excess = _excess(rows)
+    need = len(excess) - len(known)
+    if need <= 0:
+        return []
+    seen = {scan for pair in known for scan in pair}
+    ordered = [r for r in excess if r.scan_id not in seen] + [r for r in excess if r.scan_id in seen]
+    made: list[tuple[Any, Any]] = []
+    for entry in ordered:
+        for other in (r for r in rows if r.device_id != entry.device_id):
+            first, second = sorted((entry, other), key=lambda r: (r.scanned_at, r.scan_id))
+            if (first.scan_id, second.scan_id) not in known:
+                known.add((first.scan_id, second.scan_id))
+                made.append((first, second))
+                break
+        if len(made) == need:
+            break
+    return made
+
+
+def _incident(venue: str, key: _Key, first: Any, second: Any, at: str) -> dict[str, Any]:
+    return {
+        "venue": venue,
+        "kind": "double_admission",
+        "ticket_id": key[0],
+        "performance_id": key[1],
+        "first_at": first.scanned_at,
+        "first_scan_id": first.scan_id,
+        "first_device": first.device_id,
+        "first_gate": first.gate,
+        "second_at": second.scanned_at,
+        "second_scan_id": second.scan_id,
+        "second_device": second.device_id,
+        "second_gate": second.gate,
+        "detected_at": at,
+    }
 
 
 def mark_ack_sent(conn: Connection, device_id: str, batch_id: str) -> None:

@@ -33,6 +33,9 @@ admissions = Table(
     Column("device_id", String(64), nullable=False),
     Column("gate", String(64), nullable=False),
     Column("scanned_at", String(40), nullable=False),
+    # The ticket's entries per performance as the device knew it (payload `entries_allowed`); NULL = 1 (older
+    # events did not carry it). Added after the first release: `ingest.open_central_db` adds it to older databases.
+    Column("entries_allowed", Integer, nullable=True),
     Index("ix_central_admissions_ticket", "venue", "ticket_id", "performance_id"),
 )
 
@@ -54,6 +57,7 @@ incidents = Table(
     Column("second_at", String(40), nullable=False),
     Column("detected_at", String(40), nullable=False),
     UniqueConstraint("first_scan_id", "second_scan_id", name="uq_central_incidents_pair"),
+    Index("ix_central_incidents_ticket", "venue", "ticket_id", "performance_id"),
 )
 
 rejections = Table(

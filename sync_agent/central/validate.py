@@ -9,6 +9,7 @@ from sync_agent.messages import MessageError, TxEvent
 from sync_agent.messages import check_instant as _instant
 
 MOVEMENTS = ("entry", "reentry", "exit")
+MAX_ENTRIES = 65_535  # a ticket's entries per performance (devices hold 1-255); fits the database column
 
 
 def event_problem(ev: TxEvent, device_id: str) -> str | None:
@@ -31,6 +32,9 @@ def event_problem(ev: TxEvent, device_id: str) -> str | None:
             return "malformed:movement"
         if not isinstance(p.get("ticket_id"), int):
             return "malformed:ticket_id"
+        allowed = p.get("entries_allowed", 1)  # older devices did not send it: one entry
+        if not isinstance(allowed, int) or isinstance(allowed, bool) or not 1 <= allowed <= MAX_ENTRIES:
+            return "malformed:entries_allowed"
     return None
 
 

@@ -54,6 +54,9 @@ def test_bad_events_are_dead_lettered_with_reasons_and_unknown_kinds_stored(
         ("checkin", {"scanned_at": "yesterday"}, "malformed:scanned_at"),
         ("failed_scan", {"gate": None}, "malformed:gate"),
         ("checkin", {"scan_id": "someone-else"}, "malformed:scan_id"),
+        ("checkin", {"entries_allowed": 0}, "malformed:entries_allowed"),
+        ("checkin", {"entries_allowed": "2"}, "malformed:entries_allowed"),
+        ("checkin", {"entries_allowed": True}, "malformed:entries_allowed"),
     ):
         eid = str(uuid.uuid4())
         bad[eid] = (kind, scan_payload(eid, **over), reason)
