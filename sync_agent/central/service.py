@@ -36,10 +36,12 @@ class CentralService:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_publish = self._on_publish
+        self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(1, 5)
         self.bad_messages: Counter[str] = Counter()
         self.batches_processed = 0
-        self.connected = threading.Event()
+        self.connected = threading.Event()  # set once the broker granted the subscriptions (not at CONNACK)
+        self._subscribe_mid: int | None = None
         self._ack_mids: dict[int, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
@@ -49,14 +51,23 @@ class CentralService:
         if reason.is_failure:
             log.error("broker refused central: %s", reason)
             return
-        client.subscribe([(CENTRAL_TX, 1), (CENTRAL_RESYNC, 1)])
+        self._subscribe_mid = client.subscribe([(CENTRAL_TX, 1), (CENTRAL_RESYNC, 1)])[1]
         try:
             for out in retained_messages(self.engine, self.signer):
                 self.publish(out)
         except Exception:
             log.exception("could not re-publish the retained catalog/ticket lists")
-        self.connected.set()
         log.info("central connected to %s:%s", self.broker.host, self.broker.port)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, mid: int, reasons: list[Any], _p: Any = None) -> None:
+        if mid != self._subscribe_mid:
+            return
+        refused = [r for r in reasons if r.is_failure]
+        if refused:
+            log.error("broker refused central's subscriptions: %s", refused)
+            return
+        # Batches published before the SUBACK would go nowhere (clean session) and wait for the device's resend.
+        self.connected.set()
 
     def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         where = split_device_topic(msg.topic)
