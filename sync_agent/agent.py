@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -30,6 +30,7 @@ from sync_agent.backoff import Backoff
 from sync_agent.inbound import DATA_AT, CommandHandler, InboundHandler, SectionApplier
 from sync_agent.mqtt import BrokerSettings, make_client, session_properties
 from sync_agent.outbound import new_admissions, next_batch, outbox_top
+from sync_agent.prune import DEFAULT_RETENTION, PRUNE_BATCH, prune_outbox
 from sync_agent.signing import SignatureError, Verifier
 from sync_agent.status import count_inbound, device_health, get_state, read_status, set_state, write_status
 from sync_agent.topics import DeviceTopics
@@ -38,6 +39,7 @@ log = logging.getLogger("kiosk.sync")
 PEER_SEQ = "peer_published_seq"
 CONNECT_TIMEOUT = 10.0  # seconds to wait for CONNACK before trying again
 IDLE_POLL = 0.05  # seconds between outbox polls when there is nothing to send
+PRUNE_PAUSE = 0.2  # seconds between two full pruning batches (the UI's writes get the lock in between)
 
 
 def utc_now() -> datetime:
@@ -58,6 +60,8 @@ class AgentSettings:
     resync_interval: float = 5.0
     backoff_base: float = 0.2
     backoff_cap: float = 30.0
+    outbox_retention: timedelta = DEFAULT_RETENTION  # synced outbox rows older than this are deleted
+    prune_interval: float = 300.0  # seconds between pruning rounds once nothing old is left
 
 
 @dataclass
@@ -77,6 +81,7 @@ class AgentCounters:
     dead_letters: int = 0
     connects: int = 0
     peer_published: int = 0
+    pruned: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -118,6 +123,7 @@ class SyncAgent:
         self._resync_sent = 0.0
         self._outbox_top = -1
         self._idle_until = 0.0
+        self._prune_due = 0.0
         with store.read() as conn:
             self._peer_seq = int(get_state(conn, PEER_SEQ, "0"))
             previous = read_status(conn)
@@ -300,6 +306,19 @@ class SyncAgent:
         self._resync_wanted = None
         log.info("asked central for the ticket list again (%s at %d@%d)", reason, snapshot, seq)
 
+    def _prune(self) -> None:
+        """Delete one small batch of long-synced outbox rows when due (see `sync_agent.prune`), online or not."""
+        mono = time.monotonic()
+        if mono < self._prune_due:
+            return
+        with self.store.write() as conn:
+            gone = prune_outbox(conn, synced_before=self.clock() - self.s.outbox_retention, shared_up_to=self._peer_seq)
+        self.counters.pruned += gone
+        # A full batch means more is waiting: go on after a short pause rather than hold the store's write lock.
+        self._prune_due = mono + (PRUNE_PAUSE if gone >= PRUNE_BATCH else self.s.prune_interval)
+        if gone:
+            log.debug("pruned %d synced outbox rows (%d since start)", gone, self.counters.pruned)
+
     # ---- status -------------------------------------------------------------------------------------------------
 
     def status_text(self) -> str:
@@ -369,6 +388,7 @@ class SyncAgent:
             self.online = False
             self._status_dirty = True
         self._pump()
+        self._prune()
         self._watch_outbox()
         self._write_status()
 

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -39,9 +40,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=500, help="events per batch (default 500)")
     p.add_argument("--window", type=int, default=4, help="batches in flight before waiting for acks (default 4)")
     p.add_argument("--ack-timeout", type=float, default=10.0, help="seconds before unacked events are resent")
+    p.add_argument(
+        "--outbox-retention-days",
+        type=_retention_days,
+        default=7.0,
+        help="delete outbox events central acknowledged more than this many days ago (default 7; 0 = at once)",
+    )
     p.add_argument("--log-level", default="INFO")
     p.add_argument("--show-status", action="store_true", help="print the sync status (JSON) from --db and exit")
     return p
+
+
+def _retention_days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if not 0 <= days <= 3650:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 3650 days: {text}")
+    return days
 
 
 def show_status(db: Path) -> int:
@@ -140,6 +157,8 @@ def resolve(args: argparse.Namespace) -> tuple[Path, AgentSettings, Path]:
         batch_size=args.batch_size,
         window=args.window,
         ack_timeout=args.ack_timeout,
+        # firmware_config's schema has no sync section yet (unknown keys are refused): the flag only, for now.
+        outbox_retention=timedelta(days=args.outbox_retention_days),
     )
     return Path(base["db"]), settings, Path(base["central_key"])
 

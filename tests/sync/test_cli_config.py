@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,16 @@ def test_bad_settings_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFix
     code = main(["--db", str(tmp_path / "none.sqlite"), "--broker", "mqtt://127.0.0.1:1", "--venue", "v",
                  "--device", "d", "--central-key", str(tmp_path / "missing.pub")])  # fmt: skip
     assert code == 2 and "kiosk-sync:" in capsys.readouterr().err
+
+
+def test_outbox_retention_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = str(write_config(tmp_path))
+    _, settings, _ = resolve(build_parser().parse_args(["--config", config]))
+    assert settings.outbox_retention == timedelta(days=7)
+    _, settings, _ = resolve(build_parser().parse_args(["--config", config, "--outbox-retention-days", "2.5"]))
+    assert settings.outbox_retention == timedelta(days=2, hours=12)
+    for bad in ("-1", "seven", "nan", "99999"):
+        with pytest.raises(SystemExit) as exc:
+            build_parser().parse_args(["--config", config, "--outbox-retention-days", bad])
+        assert exc.value.code == 2
+        assert "--outbox-retention-days" in capsys.readouterr().err
