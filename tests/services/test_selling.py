@@ -174,3 +174,33 @@ def test_killed_right_after_confirming_loses_nothing(demo_venue, db_path, demo_n
     with fresh.read() as conn:
         assert conn.execute(select(sales_orders.c.order_ref)).scalar_one() == told
     fresh.close()
+
+
+def test_print_jobs_are_journalled_in_the_sale_transaction(demo_venue, db_path, demo_now) -> None:
+    """With the real print journal: one queued job per ticket commits with the sale, none when it rolls back."""
+    from kiosk.adapters.store.print_tables import print_jobs
+    from kiosk.services.printing import PrintJournal
+    from kiosk.ui.printing_port import SaleLabels
+
+    store, venue = demo_venue
+    labels = SaleLabels(PrintJournal())
+    receipt = service(store, db_path, demo_now, labels=labels).sell(
+        "o", festival_cart(venue.catalog), Payment(PaymentMethod.CASH, tendered=Decimal("200"))
+    )
+    with store.read() as conn:
+        jobs = conn.execute(select(print_jobs.c.job_id, print_jobs.c.ticket_id, print_jobs.c.state)).all()
+    assert sorted(j.job_id for j in jobs) == sorted(receipt.print_jobs)
+    assert sorted(j.ticket_id for j in jobs) == sorted(x.ticket_id for x in receipt.tickets)
+    assert {j.state for j in jobs} == {"queued"}
+
+    class LabelsThenCrash(SaleLabels):
+        def enqueue_sale(self, conn, receipt, catalog, lang):  # type: ignore[no-untyped-def]
+            super().enqueue_sale(conn, receipt, catalog, lang)  # the jobs are written...
+            raise OSError("power cut before the commit")  # ...and the transaction never commits
+
+    with pytest.raises(OSError):
+        service(store, db_path, demo_now, labels=LabelsThenCrash(PrintJournal())).sell(
+            "o2", festival_cart(venue.catalog), Payment(PaymentMethod.CASH, tendered=Decimal("200"))
+        )
+    with store.read() as conn:
+        assert len(conn.execute(select(print_jobs.c.job_id)).all()) == 3

@@ -141,7 +141,9 @@ class DoorScreen(Screen):
         self.app.worker.submit(self._scan, text, done=self.show_result)
 
     def show_result(self, result) -> None:
-        if result is None or result.repeated:
+        # A repeat within the debounce window (the same code typed or scanned twice quickly) carries the first
+        # verdict and wrote nothing: show it again, so a second try is never met with silence.
+        if result is None:
             return
         self.last_result = result
         view = presenters.verdict_view(result.verdict, self.app.tr, self.app.lang, self._catalog_for_view())
