@@ -195,13 +195,16 @@ def idle_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
     sales = app.manager.get_screen("sales")
     app.show("sales")
     yield Until(lambda: len(sales.ids.performances.children) > 0, 10, "performances")
+    yield 0.3
+    tap(sales.ids.language)  # the buyer switches to German...
+    yield 0.3
     tap(sales.ids.performances.children[-1])
     yield Until(lambda: len(sales.ids.tariffs.children) > 0, 5, "tariffs")
     tap(sales.ids.tariffs.children[-1].ids.plus)
     yield 0.2
-    out["before"] = [sales.step, sales.cart.count if sales.cart else 0]
+    out["before"] = [sales.step, sales.cart.count if sales.cart else 0, app.lang]
     yield Until(lambda: sales.step == "performance", 10, "idle reset")
-    out["after"] = [sales.step, sales.cart is None]
+    out["after"] = [sales.step, sales.cart is None, app.lang]
 
 
 def door_only_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:

@@ -79,8 +79,8 @@ def test_whole_sale_with_paper_out_then_resume(kivy_env, tmp_path: Path, control
 
 def test_idle_timeout_returns_a_half_finished_sale_to_the_start(kivy_env, tmp_path: Path) -> None:
     seen = run_driver(kivy_env, "idle", tmp_path)
-    assert seen["before"] == ["tickets", 1]
-    assert seen["after"] == ["performance", True]
+    assert seen["before"] == ["tickets", 1, "de"]
+    assert seen["after"] == ["performance", True, "fr"]  # the next buyer starts in the kiosk's default language
     store = open_store(tmp_path / "demo.sqlite")
     with store.read() as conn:
         assert conn.execute(select(sales_orders)).first() is None  # nothing was sold

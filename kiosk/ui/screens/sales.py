@@ -132,6 +132,11 @@ class SalesScreen(Screen):
     def cancel(self) -> None:
         self.reset()
 
+    def reset_for_next_buyer(self) -> None:
+        """Nobody is there any more: back to the start, in the kiosk's default language."""
+        self.app.set_language(self.app.services.default_lang)
+        self.reset()
+
     def on_enter(self, *_):
         self.touched()
         if self.step == "performance":
@@ -151,7 +156,7 @@ class SalesScreen(Screen):
         timeout = self.app.services.idle_timeout_s
         if self.step in UNPAID_STEPS and time.monotonic() - self._last_touch > timeout:
             log.info("idle for %ss: sale reset", timeout)
-            self.reset()
+            self.reset_for_next_buyer()
 
     # ---- texts (re-made when the language or the cart changes) ------------------------------------------------
     def _relabel(self) -> None:
@@ -316,7 +321,7 @@ class SalesScreen(Screen):
         else:
             self._printer_state = self.app.services.printing.printer().state
             self.go("done")
-            self._done_event = Clock.schedule_once(lambda _dt: self.reset(), DONE_RETURN_S)
+            self._done_event = Clock.schedule_once(lambda _dt: self.reset_for_next_buyer(), DONE_RETURN_S)
 
     # ---- printing --------------------------------------------------------------------------------------------
     def _poll_print(self) -> None:
@@ -337,7 +342,7 @@ class SalesScreen(Screen):
                 self._print_event.cancel()
                 self._print_event = None
             self.go("done")
-            self._done_event = Clock.schedule_once(lambda _dt: self.reset(), DONE_RETURN_S)
+            self._done_event = Clock.schedule_once(lambda _dt: self.reset_for_next_buyer(), DONE_RETURN_S)
 
     def _relabel_printer(self) -> None:
         state = getattr(self, "_printer_state", "")
