@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +26,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def _no_display() -> bool:
+    """No X11/Wayland display and no SDL video driver chosen (e.g. over SSH): a window cannot open."""
+    return not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER", "KIVY_WINDOW"))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    if not args.headless and _no_display():
+        print(
+            "kiosk demo: no display here (DISPLAY is not set), so running headless; "
+            "run it from the kiosk's screen or a desktop to see the app",
+            file=sys.stderr,
+        )
+        args.headless = True
     if args.headless:
         return cmd_demo_headless(args)
     from kiosk.compose import compose_demo

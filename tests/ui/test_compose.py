@@ -94,3 +94,24 @@ def test_a_sales_device_sells_once_central_lists_its_first_boot_key(tmp_path: Pa
         assert claims.key_id == 7 and receipt.settlement.due == Decimal("45.00")
     finally:
         services.close()
+
+
+def test_kiosk_demo_without_a_display_falls_back_to_headless(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kiosk", "demo", "--db", str(tmp_path / "d.sqlite")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "no display here" in proc.stderr
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    assert lines and all(x["verdict"] == x["expected"] for x in lines)
