@@ -91,10 +91,8 @@ port = 91000
 """
 
 
-def test_a_broken_config_starts_the_technician_screen_in_safe_mode(kivy_env, tmp_path: Path) -> None:
-    config = tmp_path / "kiosk.toml"
-    config.write_text(BROKEN)
-    ready = tmp_path / "ready.json"
+def run_until_ready(kivy_env: dict[str, str], config: Path, ready: Path) -> dict:
+    """`kiosk run --config FILE`; what the app shows once ready (it must still be running then)."""
     env = {**kivy_env, "KIOSK_READY_FILE": str(ready)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "run", "--config", str(config), "--windowed"],
@@ -108,7 +106,7 @@ def test_a_broken_config_starts_the_technician_screen_in_safe_mode(kivy_env, tmp
         deadline = time.monotonic() + 60
         while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert proc.poll() is None, "the app must keep running in safe mode, not exit: " + proc.stderr.read()[-3000:]
+        assert proc.poll() is None, "the app must keep running, not exit: " + proc.stderr.read()[-3000:]
         time.sleep(0.8)  # texts are laid out on the next frames; the app rewrites the file every status poll
         seen = json.loads(ready.read_text())
     finally:
@@ -118,9 +116,46 @@ def test_a_broken_config_starts_the_technician_screen_in_safe_mode(kivy_env, tmp
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
+    return seen
+
+
+def test_a_broken_config_starts_the_technician_screen_in_safe_mode(kivy_env, tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(BROKEN)
+    seen = run_until_ready(kivy_env, config, tmp_path / "ready.json")
     assert seen["screen"] == "technician"
     texts = "\n".join(seen["texts"])
     assert "Mode sans échec : la configuration a des problèmes" in texts
     assert f"{config}:7: device.role" in texts  # file, line, key and the problem in words
     assert f"{config}:10: printer.port" in texts
     assert "Saisissez le PIN" not in texts  # no PIN prompt: the PIN hash is in the broken file
+
+
+DOOR = """\
+version = 2
+
+[device]
+id = "door-7"
+venue = "theatre-du-lac"
+gate = "main"
+role = "door"
+
+[camera]
+device = "/dev/video-that-is-not-plugged-in"
+
+[paths]
+database = "kiosk.sqlite"
+state_dir = "state"
+
+[languages]
+default = "de"
+"""
+
+
+def test_a_door_config_starts_on_the_door_screen_even_without_its_camera(kivy_env, tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(DOOR)
+    seen = run_until_ready(kivy_env, config, tmp_path / "ready.json")
+    assert seen["screen"] == "door"
+    assert "Code eintippen" in seen["texts"]  # the configured default language; typing codes still works
+    assert "Verkauf" not in seen["texts"]  # a door device shows no sales button
