@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -104,6 +105,8 @@ class SyncAgent:
         self.notifier = notifier or SystemdNotifier()
         self.counters = AgentCounters()
         self.online = False
+        self.subscribed = False  # this connection's SUBACK arrived (refused topics are logged)
+        self._subscribe_mid: int | None = None
         self.inbound = InboundHandler(
             store, self.topics, verifier, clock, self._resync_needed, catalog_sections, commands
         )
@@ -139,6 +142,7 @@ class SyncAgent:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _try_connect(self) -> None:
@@ -170,7 +174,8 @@ class SyncAgent:
         subs = [(topic, qos1) for topic in (*topics, v.admissions)]
         # No Local: the broker does not echo this door's own admissions back to it.
         subs.append((v.peer_admissions, SubscribeOptions(qos=1, noLocal=True)))
-        client.subscribe(subs)
+        self.subscribed = False
+        self._subscribe_mid = client.subscribe(subs)[1]
         # Whatever was in flight on the old connection is sent again; central dedupes.
         self._reset_inflight()
         self._status_dirty = True
@@ -181,8 +186,17 @@ class SyncAgent:
         if self.online:
             log.warning("disconnected from the broker: %s", reason)
         self.online = False
+        self.subscribed = False
         self._status_dirty = True
         self._next_connect = time.monotonic() + self._backoff.next()
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: object, mid: int, reasons: list[Any], _p: object = None) -> None:
+        if mid != self._subscribe_mid:
+            return
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:  # e.g. an ACL that does not list this device: it would never hear of acks or new data
+            log.error("the broker refused %d of the agent's subscriptions: %s", len(refused), ", ".join(refused))
+        self.subscribed = True
 
     # ---- inbound --------------------------------------------------------------------------------------------
 
@@ -385,7 +399,7 @@ class SyncAgent:
             self._try_connect()
         rc = self.client.loop(timeout=0.02)
         if rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN) and self.online:
-            self.online = False
+            self.online = self.subscribed = False
             self._status_dirty = True
         self._pump()
         self._prune()

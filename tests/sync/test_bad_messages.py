@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -75,8 +74,7 @@ def test_every_bad_message_is_rejected_counted_and_never_applied(
     signer = keys.signer
     forger = Signer(Ed25519PrivateKey.generate())
     a = start_agent(store, mosquitto, "door-a", keys, ack_timeout=2.0)
-    wait_until(lambda: a.agent.online, what="agent online")
-    time.sleep(0.3)
+    wait_until(lambda: a.agent.subscribed, what="agent subscribed")
 
     doc = catalog_to_doc(venue.catalog)
     doc["version"] = "central-7"

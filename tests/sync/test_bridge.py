@@ -47,7 +47,7 @@ def test_events_cross_the_bridge_and_doors_keep_talking_when_it_is_down(
     wait_until(lambda: pending(store_a) == 0, what="the drain across the bridge")
 
     central_broker.kill()  # the venue's internet link is down
-    wait_until(lambda: b.agent.online, what="door B online")
+    wait_until(lambda: b.agent.subscribed, what="door B subscribed")
     code = next(c for c, v in venue.expected if v == "valid")
     clock = iter(DEMO_NOW + timedelta(seconds=i) for i in range(100))
     first = ScanningService(store_a, "door-a", clock=lambda: next(clock)).scan(code, "main")

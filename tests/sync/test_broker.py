@@ -33,6 +33,7 @@ class Client:
     def __init__(self, broker: MosquittoBroker, client_id: str, user: str | None = None, clean: bool = True) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self.puback_codes: dict[int, int] = {}
+        self.subacks: set[int] = set()
         self.connack: Any = None
         self.disconnected = False
         self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
@@ -42,13 +43,14 @@ class Client:
         self.c.on_publish = lambda _c, _u, mid, rc, _p: self.puback_codes.__setitem__(mid, rc.value)
         self.c.on_connect = lambda _c, _u, _f, rc, _p: setattr(self, "connack", rc)
         self.c.on_disconnect = lambda *_a: setattr(self, "disconnected", True)
+        self.c.on_subscribe = lambda _c, _u, mid, _rc, _p: self.subacks.add(mid)
         self.c.connect(broker.host, broker.port, clean_start=clean, properties=session_properties(3600))
         self.c.loop_start()
         wait_until(lambda: self.connack is not None, 5, "CONNACK")
 
     def sub(self, topic: str) -> None:
-        self.c.subscribe(topic, qos=1)
-        time.sleep(0.2)
+        mid = self.c.subscribe(topic, qos=1)[1]
+        wait_until(lambda: mid in self.subacks, 5, f"SUBACK for {topic}")
 
     def pub(self, topic: str, payload: bytes = b"{}", retain: bool = False) -> int:
         info = self.c.publish(topic, payload, qos=1, retain=retain)
