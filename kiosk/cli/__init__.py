@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    # `kiosk` alone starts the app on the configured role (or the demo venue when nothing is configured).
+    parser.set_defaults(func=None)
+    parser.default_func = importlib.import_module("kiosk.cli.app_cmds").cmd_default  # type: ignore[attr-defined]
     return parser
 
 

@@ -27,8 +27,15 @@ def cmd_default(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.cli.demo_cmds import _no_display
     from kiosk.compose import DEFAULT_CONFIG, compose_demo, compose_from_config
 
+    if _no_display():
+        # Without this, SDL waits for a display that never comes and the unit looks hung.
+        raise CliError(
+            "no display (DISPLAY/WAYLAND_DISPLAY unset): the app runs in the kiosk-ui session; "
+            "for a check without a screen use `kiosk demo --headless` or `kiosk-provision selftest`"
+        )
     path: Path = args.config or DEFAULT_CONFIG
     if args.config is not None and not path.exists():
         raise CliError(f"{path}: no such config file")
