@@ -199,8 +199,12 @@ def open_device_store(path: Path) -> Store:
     return open_store(path, create=True)
 
 
-def queue_events(store: Store, n: int, device: str, *, start_ticket: int = 1_000_000) -> list[str]:
-    """`n` outbox events as the scanning service writes them (checkins and failed scans), in one transaction."""
+def queue_events(
+    store: Store, n: int, device: str, *, start_ticket: int = 1_000_000, entries_allowed: int | None = None
+) -> list[str]:
+    """`n` outbox events as the scanning service writes them (checkins and failed scans), in one transaction.
+
+    Check-ins carry `entries_allowed` when given (else none, like an older device's events: one entry)."""
     import uuid
     from datetime import UTC, datetime, timedelta
 
@@ -230,6 +234,8 @@ def queue_events(store: Store, n: int, device: str, *, start_ticket: int = 1_000
             }
             if admitted:
                 payload["movement"] = "entry"
+                if entries_allowed is not None:
+                    payload["entries_allowed"] = entries_allowed
             else:
                 payload["text_prefix"] = "JUNK"
             kind = EventKind.CHECKIN if admitted else EventKind.FAILED_SCAN

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from sync_agent.central import ingest
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import open_central_db
 from tests.sync.conftest import VENV_BIN, open_device_store, outbox_ids, pending, queue_events, wait_until
@@ -70,3 +73,37 @@ def test_central_on_postgresql_stores_once_and_finds_incidents(
     report = json.loads(out.stdout)
     assert report["events"] == 3000 and report["incidents"] == admitted
     assert report["by_device"]["door-a"]["checkin"] == admitted
+
+
+def test_group_tickets_on_postgresql_two_instances_flag_only_the_entry_beyond_the_allowance(
+    pg_url: str, mosquitto, keys, start_central, start_agent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three doors admit the same 2-entry tickets; two instances judge the doors' batches concurrently. Without
+    # the per-venue lock, two instances each seeing one committed entry plus their own would both find "2 of 2".
+    # Each transaction stays open 10 ms after the check, so the instances do overlap (without the lock this
+    # test fails).
+    check = ingest._check_doubles
+
+    def slow_check(*args: Any) -> int:
+        found = check(*args)
+        time.sleep(0.01)
+        return found
+
+    monkeypatch.setattr(ingest, "_check_doubles", slow_check)
+    for i in (1, 2):
+        start_central(pg_url, mosquitto, keys, f"central-{i}")
+    stores = {d: open_device_store(tmp_path / f"{d}.sqlite") for d in ("door-a", "door-b", "door-c")}
+    for device, store in stores.items():
+        queue_events(store, 400, device, entries_allowed=2)
+    for device, store in stores.items():
+        start_agent(store, mosquitto, device, keys, batch_size=20)
+    wait_until(lambda: all(pending(s) == 0 for s in stores.values()), timeout=60, what="the doors drained")
+    engine = open_central_db(pg_url)
+    with engine.connect() as conn:
+        per_ticket = dict(
+            conn.execute(select(ct.incidents.c.ticket_id, func.count()).group_by(ct.incidents.c.ticket_id)).all()
+        )
+    engine.dispose()
+    admitted = {1_000_000 + i for i in range(400) if i % 4 != 3}
+    assert set(per_ticket) == admitted, "every ticket entered three times on a 2-entry allowance is an incident"
+    assert set(per_ticket.values()) == {1}, "one entry beyond the allowance is one incident"
