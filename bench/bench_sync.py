@@ -1,7 +1,7 @@
 """Sync figures: drain 10k queued events device → broker → central DB → ack → device marked (events/s), the
 ratio to a raw paho QoS 1 publish loop on the same broker in the same run, and peer admission latency A → B.
 
-    .venv/bin/python bench/bench_sync.py [--events 10000] [--runs 3] [--peer 30]
+    .venv/bin/python bench/bench_sync.py [--events 10000] [--runs 3] [--peer 30] [--prune 50000]
 """
 
 from __future__ import annotations
@@ -194,6 +194,51 @@ def idle_cost(binary: str, work: Path, keys: Path, seconds: float = 10.0) -> Non
         broker.kill()
 
 
+def prune_cost(work: Path, rows: int) -> None:
+    """Outbox pruning: how long one batch holds the store's write lock (a scan at the door waits at most that),
+    against a one-event write transaction (what a scan's outbox append costs) measured in the same run."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from kiosk.adapters.store.repositories import SqlOutboxStore
+    from kiosk.domain.outbox import EventKind, OutboxEvent
+    from sync_agent.prune import prune_outbox
+
+    store = open_store(work / "prune.sqlite", create=True)
+    try:
+        queue_events(store, rows, "door-a")
+        now = datetime.now(UTC)
+        with store.write() as conn:
+            conn.execute(update(t.outbox).values(synced_at=now - timedelta(days=8)))
+        appends = []
+        for _ in range(200):
+            t0 = time.perf_counter()
+            with store.write() as conn:
+                SqlOutboxStore().append(conn, OutboxEvent(str(uuid.uuid4()), EventKind.FAILED_SCAN, now, {"v": 1}))
+            appends.append((time.perf_counter() - t0) * 1000)
+        batches, gone = [], 0
+        t_all = time.perf_counter()
+        while True:
+            t0 = time.perf_counter()
+            with store.write() as conn:
+                n = prune_outbox(conn, synced_before=now - timedelta(days=7), shared_up_to=10**12)
+            if n == 0:
+                break
+            batches.append((time.perf_counter() - t0) * 1000)
+            gone += n
+        total = time.perf_counter() - t_all
+    finally:
+        store.close()
+    a_med, b_med = statistics.median(appends), statistics.median(batches)
+    print(
+        f"prune {gone:,} synced rows in {len(batches)} batches of <= 500: {gone / total:,.0f} rows/s; per batch "
+        f"median {b_med:.1f} ms, p95 {pct(batches, 95):.1f} ms, max {max(batches):.1f} ms; one-event write "
+        f"transaction median {a_med:.2f} ms; ratio batch / one-event write {b_med / a_med:.1f}"
+    )
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
@@ -205,6 +250,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--peer", type=int, default=30)
     ap.add_argument("--persist", type=int, default=2000, help="messages for the persistence measurement (0: skip)")
+    ap.add_argument("--prune", type=int, default=50_000, help="synced outbox rows for the pruning figure (0: skip)")
     args = ap.parse_args()
     binary = mosquitto_binary()
     if binary is None:
@@ -242,6 +288,8 @@ def main() -> None:
         if args.persist:
             persistence(binary, work, args.persist)
         idle_cost(binary, work, key_file)
+        if args.prune:
+            prune_cost(work, args.prune)
 
 
 if __name__ == "__main__":
