@@ -36,6 +36,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             "no display (DISPLAY/WAYLAND_DISPLAY unset): the app runs in the kiosk-ui session; "
             "for a check without a screen use `kiosk demo --headless` or `kiosk-provision selftest`"
         )
+    from kiosk.ui.launch import tune_malloc
+
+    tune_malloc()  # before any thread starts
     path: Path = args.config or DEFAULT_CONFIG
     if args.config is not None and not path.exists():
         raise CliError(f"{path}: no such config file")

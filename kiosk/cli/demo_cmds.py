@@ -41,6 +41,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.headless = True
     if args.headless:
         return cmd_demo_headless(args)
+    from kiosk.ui.launch import tune_malloc
+
+    tune_malloc()  # before the printer emulator's and the app's threads start
     from kiosk.compose import compose_demo
 
     try:

@@ -25,6 +25,7 @@ from kiosk.ui.workers import Worker
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STATUS_EVERY_S = 2.0
+TRIM_EVERY_S = 30.0  # hand the heap's free pages back to the OS this often (~1 ms each time)
 
 
 def load_kv() -> None:
@@ -35,6 +36,34 @@ def load_kv() -> None:
     Builder.load_file(str(HERE / "theme.kv"))
     for name in ("door", "sales", "technician"):
         Builder.load_file(str(HERE / "screens" / f"{name}.kv"))
+
+
+class LazyScreenManager(ScreenManager):
+    """Builds each offered screen the first time it is asked for (shown, `get_screen`, `has_screen` is True).
+
+    A door kiosk spends its life on the door screen: the sales and technician widget trees, and the textures of
+    their hundreds of labels, cost ~10 MB resident under software GL and are only built when someone goes there.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._factories: dict[str, type] = {}
+        self.offered: list[str] = []
+
+    def offer(self, name: str, screen_class: type) -> None:
+        self._factories[name] = screen_class
+        self.offered.append(name)
+
+    def built(self, name: str) -> bool:
+        return any(s.name == name for s in self.screens)
+
+    def has_screen(self, name):
+        return name in self._factories or super().has_screen(name)
+
+    def get_screen(self, name):
+        if name in self._factories and not self.built(name):
+            self.add_widget(self._factories[name](name=name))
+        return super().get_screen(name)
 
 
 class KioskApp(App):
@@ -81,12 +110,12 @@ class KioskApp(App):
         if self.services.fullscreen:
             Window.fullscreen = "auto"
             Window.show_cursor = False
-        sm = ScreenManager(transition=NoTransition())
+        sm = LazyScreenManager(transition=NoTransition())
         if self.has_door:
-            sm.add_widget(DoorScreen(name="door"))
+            sm.offer("door", DoorScreen)
         if self.has_sales:
-            sm.add_widget(SalesScreen(name="sales"))
-        sm.add_widget(TechnicianScreen(name="technician"))
+            sm.offer("sales", SalesScreen)
+        sm.offer("technician", TechnicianScreen)
         if not (self.has_door or self.has_sales):
             sm.current = "technician"
         elif self.has_door:
@@ -116,12 +145,20 @@ class KioskApp(App):
         self.ready_at = time.monotonic()
         log.info("ready")
         Clock.schedule_once(lambda _dt: self._write_ready_file(), 0.3)  # after the texts were fitted
+        Clock.schedule_interval(self._trim_heap, TRIM_EVERY_S)
         try:
             from kiosk.adapters.sdnotify import SystemdNotifier
 
             SystemdNotifier().ready(f"screen {self.manager.current}")
         except Exception:
             log.debug("sd_notify failed", exc_info=True)
+
+    def _trim_heap(self, _dt) -> None:
+        # Start-up (kv rules, screens, the first textures) and the camera's buffers leave free holes in glibc's
+        # heap that it would otherwise keep resident.
+        from kiosk.ui.launch import release_freed_memory
+
+        release_freed_memory()
 
     def on_stop(self):
         if self.camera is not None:

@@ -66,7 +66,7 @@ def door_script(app: Any, out: dict[str, Any], workdir: Path) -> Iterator[Any]:
     yield Until(lambda: door._catalog is not None, 15, "door status")
     out["lang"] = app.lang
     out["start_texts"] = texts()
-    out["screens"] = app.manager.screen_names
+    out["screens"] = app.manager.offered
     # 1. typed on the on-screen keypad with touches
     tap(door.ids.open_keypad)
     yield 0.1
@@ -210,7 +210,7 @@ def idle_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
 def door_only_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
     door = app.manager.get_screen("door")
     yield Until(lambda: door._catalog is not None, 15, "door status")
-    out["screens"] = app.manager.screen_names
+    out["screens"] = app.manager.offered
     out["sales_button"] = [door.ids.to_sales.disabled, door.ids.to_sales.opacity]
     tap(door.ids.to_sales)
     yield 0.2
