@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -21,11 +22,12 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from firmware_config.clock import record_central_time
 from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, StoreError
 from kiosk.adapters.store.repositories import SqlOutboxStore
-from kiosk.domain.timeutil import iso
+from kiosk.domain.timeutil import iso, parse_instant
 from sync_agent import messages as m
 from sync_agent.backoff import Backoff
 from sync_agent.inbound import DATA_AT, CommandHandler, InboundHandler, SectionApplier
@@ -63,6 +65,9 @@ class AgentSettings:
     backoff_cap: float = 30.0
     outbox_retention: timedelta = DEFAULT_RETENTION  # synced outbox rows older than this are deleted
     prune_interval: float = 300.0  # seconds between pruning rounds once nothing old is left
+    # Where firmware_config keeps the last time seen from central (the self-test's clock check); None: not kept.
+    state_dir: Path | None = None
+    central_time_interval: float = 60.0  # at most one write (it fsyncs) of central's time per interval
 
 
 @dataclass
@@ -108,7 +113,14 @@ class SyncAgent:
         self.subscribed = False  # this connection's SUBACK arrived (refused topics are logged)
         self._subscribe_mid: int | None = None
         self.inbound = InboundHandler(
-            store, self.topics, verifier, clock, self._resync_needed, catalog_sections, commands
+            store,
+            self.topics,
+            verifier,
+            clock,
+            self._resync_needed,
+            catalog_sections,
+            commands,
+            on_central_time=self._saw_central_time,
         )
         self._outbox = SqlOutboxStore()
         self._backoff = Backoff(settings.backoff_base, settings.backoff_cap)
@@ -127,6 +139,9 @@ class SyncAgent:
         self._outbox_top = -1
         self._idle_until = 0.0
         self._prune_due = 0.0
+        self._central_time: datetime | None = None  # newest verified time from central, not written yet
+        self._central_time_written: datetime | None = None
+        self._central_time_due = 0.0  # the first one is written at once, then at most once per interval
         with store.read() as conn:
             self._peer_seq = int(get_state(conn, PEER_SEQ, "0"))
             previous = read_status(conn)
@@ -224,6 +239,11 @@ class SyncAgent:
         with self.store.write() as conn:
             self._dead_letter(conn, rejected, now)
             self._outbox.mark_synced(conn, [*ack.acked, *rejected], now)
+        if ack.at is not None:  # only here: the ack's signature and device were verified above
+            try:
+                self._saw_central_time(parse_instant(ack.at))
+            except ValueError:
+                log.warning("central's ack carries an unreadable time %r: not recorded", ack.at[:40])
         self._inflight.pop(ack.batch_id, None)
         self._idle_until = 0.0
         self._last_ack_at = now
@@ -252,6 +272,33 @@ class SyncAgent:
         if values:
             conn.execute(sqlite_insert(t.dead_letters).on_conflict_do_nothing(index_elements=["event_id"]), values)
             log.warning("central rejected %d events (first: %s)", len(values), values[0]["reason"])
+
+    def _saw_central_time(self, at: datetime) -> None:
+        """Remember a time carried by a verified message from central; `_record_central_time` writes it."""
+        if self.s.state_dir is None or at.tzinfo is None:
+            return
+        newest = max((x for x in (self._central_time, self._central_time_written) if x is not None), default=None)
+        if newest is None or at > newest:
+            self._central_time = at
+
+    def _record_central_time(self, force: bool = False) -> None:
+        """Write central's newest time to the state directory, at most once per `central_time_interval`.
+
+        `record_central_time` never moves the stored time backwards. A failed write (full disk) is logged and
+        tried again at the next interval."""
+        at, state_dir = self._central_time, self.s.state_dir
+        if at is None or state_dir is None:
+            return
+        mono = time.monotonic()
+        if not force and mono < self._central_time_due:
+            return
+        self._central_time_due = mono + self.s.central_time_interval
+        try:
+            record_central_time(state_dir, at)
+        except OSError as exc:
+            log.warning("could not record central's time in %s: %s", state_dir, exc)
+            return
+        self._central_time, self._central_time_written = None, at
 
     def _resync_needed(self, reason: str, snapshot: int, seq: int) -> None:
         self._resync_wanted = (reason, snapshot, seq)
@@ -405,6 +452,7 @@ class SyncAgent:
         self._prune()
         self._watch_outbox()
         self._write_status()
+        self._record_central_time()
 
     def run(self, stop: threading.Event) -> None:
         interval = watchdog_interval()
@@ -435,4 +483,5 @@ class SyncAgent:
             self.client.loop(timeout=0.05)
         self.online = False
         self._write_status(force=True)
+        self._record_central_time(force=True)
         log.info("sync agent stopped: %s", self.status_text())

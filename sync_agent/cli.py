@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client-cert", type=Path, help="PEM client certificate for mutual TLS (with --client-key)")
     p.add_argument("--client-key", type=Path, help="PEM key of the client certificate (mode 0600)")
     p.add_argument("--central-key", type=Path, help="central's trusted Ed25519 public key(s), hex, one per line")
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        help="device state directory: central's last time is kept there for the self-test "
+        "(default: paths.state_dir of --config; none: not kept)",
+    )
     p.add_argument("--batch-size", type=int, default=500, help="events per batch (default 500)")
     p.add_argument("--window", type=int, default=4, help="batches in flight before waiting for acks (default 4)")
     p.add_argument("--ack-timeout", type=float, default=10.0, help="seconds before unacked events are resent")
@@ -61,12 +67,13 @@ def _retention_days(text: str) -> float:
     return days
 
 
-def show_status(db: Path) -> int:
+def show_status(db: Path, state_dir: Path | None = None) -> int:
     """What a technician asks first: online? how much is waiting, since when? what was rejected?"""
     from datetime import UTC, datetime
 
     from sqlalchemy import select
 
+    from firmware_config.clock import last_central_time
     from kiosk.adapters.store import tables as t
     from kiosk.adapters.store.engine import open_store
     from kiosk.domain.timeutil import iso
@@ -95,6 +102,9 @@ def show_status(db: Path) -> int:
             "updated_at": iso(status.updated_at),
         }
     out["dead_letters"] = [{"event_id": e, "reason": r} for e, r in dead]
+    if state_dir is not None:  # the last time seen from central (signed acks, commands), as the self-test reads it
+        central = last_central_time(state_dir)
+        out["central_time"] = iso(central) if central else None
     print(json.dumps(out, indent=2))
     return 0
 
@@ -123,12 +133,24 @@ def _from_config(path: Path) -> dict[str, Any]:
         "client_cert": broker.client_cert,
         "client_key": broker.client_key,
         "central_key": Path(cfg.paths.state_dir) / "central.pub",
+        "state_dir": Path(cfg.paths.state_dir),
     }
 
 
 def resolve(args: argparse.Namespace) -> tuple[Path, AgentSettings, Path]:
     base: dict[str, Any] = _from_config(args.config) if args.config else {}
-    for key in ("db", "broker", "venue", "device", "username", "ca", "client_cert", "client_key", "central_key"):
+    for key in (
+        "db",
+        "broker",
+        "venue",
+        "device",
+        "username",
+        "ca",
+        "client_cert",
+        "client_key",
+        "central_key",
+        "state_dir",
+    ):
         value = getattr(args, key)
         if value is not None:
             base[key] = value
@@ -159,6 +181,7 @@ def resolve(args: argparse.Namespace) -> tuple[Path, AgentSettings, Path]:
         ack_timeout=args.ack_timeout,
         # firmware_config's schema has no sync section yet (unknown keys are refused): the flag only, for now.
         outbox_retention=timedelta(days=args.outbox_retention_days),
+        state_dir=base.get("state_dir"),
     )
     return Path(base["db"]), settings, Path(base["central_key"])
 
@@ -170,10 +193,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.show_status:
         try:
-            db_arg = args.db or (_from_config(args.config)["db"] if args.config else None)
+            from_config = _from_config(args.config) if args.config else {}
+            db_arg = args.db or from_config.get("db")
             if db_arg is None:
                 raise UsageError("--show-status needs --db or --config")
-            return show_status(Path(db_arg))
+            return show_status(Path(db_arg), args.state_dir or from_config.get("state_dir"))
         except (StoreError, UsageError) as exc:
             print(f"kiosk-sync: {exc}", file=sys.stderr)
             return 2

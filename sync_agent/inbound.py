@@ -80,6 +80,8 @@ class InboundHandler:
         on_resync_needed: Callable[[str, int, int], None],
         sections: Mapping[str, SectionApplier] | None = None,
         commands: Mapping[str, CommandHandler] | None = None,
+        *,
+        on_central_time: Callable[[datetime], None] | None = None,
     ) -> None:
         self.store = store
         self.topics = topics
@@ -89,6 +91,7 @@ class InboundHandler:
         self.on_resync_needed = on_resync_needed
         self.sections = dict(sections or {})
         self.commands = dict(commands or {})
+        self.on_central_time = on_central_time  # told the time of each verified command addressed to this device
         self._tickets = SqlTicketStore()
         self.data_changed = False
         self._routes: dict[str, tuple[str, Callable[[Connection, bytes], str]]] = {
@@ -221,6 +224,8 @@ class InboundHandler:
         if cmd.device_id != self.topics.device:
             raise Rejected("wrong_device", cmd.device_id)
         issued = parse_instant(cmd.issued_at) if _is_instant(cmd.issued_at) else None
+        if issued is not None and self.on_central_time is not None:
+            self.on_central_time(issued)  # signed by central: a lower bound of central's clock, even if expired
         if issued is None or self.clock() - issued > COMMAND_MAX_AGE:
             raise Rejected("expired", cmd.issued_at)
         if conn.execute(sync_commands.select().where(sync_commands.c.command_id == cmd.command_id)).first():

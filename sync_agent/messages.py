@@ -113,6 +113,9 @@ class Ack(_Msg):
     batch_id: Id
     acked: list[EventId]
     rejected: list[Rejection] = []
+    # Central's commit time; optional so acks of older centrals still validate. The device records it (see
+    # firmware_config.clock) for the self-test's clock check; an unparseable value is ignored, the ack applied.
+    at: Instant | None = None
 
 
 class CatalogMessage(_Msg):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ import paho.mqtt.client as mqtt
 from sqlalchemy import Engine, insert
 
 from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
+from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import IngestResult, ingest_batch, mark_ack_sent, now_iso
@@ -28,8 +30,16 @@ log = logging.getLogger("kiosk.central")
 
 
 class CentralService:
-    def __init__(self, engine: Engine, broker: BrokerSettings, signer: Signer, client_id: str = "central-1") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        broker: BrokerSettings,
+        signer: Signer,
+        client_id: str = "central-1",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.engine = engine
+        self.clock = clock  # stamps acks (`Ack.at`): devices keep it as central's last time for their clock check
         self.signer = signer
         self.broker = broker
         self.client = make_client(client_id, broker)
@@ -102,9 +112,10 @@ class CentralService:
             raise m.MessageError("device_mismatch", f"topic {device} carries device_id {batch.device_id}")
         with self.engine.begin() as conn:
             result = ingest_batch(conn, venue, batch)
+        committed_at = self.clock()
         self.batches_processed += 1
         # Committed: now (and only now) the ack.
-        self._send_ack(venue, device, batch.batch_id, result)
+        self._send_ack(venue, device, batch.batch_id, result, committed_at)
         if result.new_admissions:
             body = m.CentralAdmissions(v=1, type="admissions", admissions=result.new_admissions)
             self.publish(
@@ -113,8 +124,16 @@ class CentralService:
         if result.rejected:
             log.warning("rejected %d events from %s: %s", len(result.rejected), device, result.rejected[0].reason)
 
-    def _send_ack(self, venue: str, device: str, batch_id: str, result: IngestResult) -> None:
-        ack = m.Ack(v=1, type="ack", device_id=device, batch_id=batch_id, acked=result.acked, rejected=result.rejected)
+    def _send_ack(self, venue: str, device: str, batch_id: str, result: IngestResult, at: datetime) -> None:
+        ack = m.Ack(
+            v=1,
+            type="ack",
+            device_id=device,
+            batch_id=batch_id,
+            acked=result.acked,
+            rejected=result.rejected,
+            at=iso(at),
+        )
         payload = m.dumps(self.signer.envelope(ack.model_dump(mode="json")))
         with self._lock:
             info = self.client.publish(DeviceTopics(venue, device).ack, payload, qos=1)
