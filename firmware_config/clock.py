@@ -1,6 +1,6 @@
 """The last time seen from central, kept in the state directory so the self-test can tell a sane clock.
 
-The sync agent calls `record_central_time` with the time in central's messages (acks, snapshots). A device
+The sync agent calls `record_central_time` with the time in central's signed messages (acks, commands). A device
 whose clock is behind that time (a dead RTC battery after a power cut) would mark scans in the past and judge
 validity windows wrongly; one far ahead would expire tickets early.
 """
