@@ -90,6 +90,24 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def smaps_mb(pid: int) -> dict[str, float]:
+    """Pss and USS (Private_Clean + Private_Dirty) of the process, and its heap/anonymous/file-backed resident parts."""
+    out: dict[str, float] = {"anon": 0.0, "heap": 0.0, "file": 0.0}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, value = line.split(":", 1)
+        out[key] = int(value.split()[0]) / 1024
+    out["uss"] = out.get("Private_Clean", 0.0) + out.get("Private_Dirty", 0.0)
+    name = ""
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and ":" not in head[0]:
+            name = head[5] if len(head) > 5 else ""
+        elif head[0] == "Rss:":
+            kind = "heap" if name == "[heap]" else "anon" if not name or name.startswith("[") else "file"
+            out[kind] += int(head[1]) / 1024
+    return out
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -154,6 +172,7 @@ def bench_soak(display: str, work: Path, seconds: float) -> None:
             time.sleep(5)
         samples.append((time.monotonic() - t0, rss_mb(proc.pid)))
         infos.append(ready_info(ready))
+        parts = smaps_mb(proc.pid)
     finally:
         stop(proc)
     first, last = infos[1], infos[-1]
@@ -183,6 +202,11 @@ def bench_soak(display: str, work: Path, seconds: float) -> None:
         f"resident memory: {samples[0][1]:.0f} MB at ready, {max(s[1] for s in samples):.0f} MB peak, "
         f"{end:.0f} MB after {samples[-1][0]:.0f} s; slope of the second half {slope * 60:.2f} MB/min; "
         f"10 minutes {'measured' if seconds >= 600 else 'extrapolated'}: {projected:.0f} MB (target <= 250 MB)"
+    )
+    print(
+        f"at the end: PSS {parts['Pss']:.0f} MB, USS {parts['uss']:.0f} MB; "
+        f"resident by kind: heap {parts['heap']:.0f} MB, other anonymous {parts['anon']:.0f} MB, "
+        f"file-backed (libraries, incl. shared) {parts['file']:.0f} MB"
     )
     if BARE_RSS:
         print(
