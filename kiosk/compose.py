@@ -8,7 +8,6 @@ instead of raising, so a broken file never makes systemd restart the app in a lo
 
 from __future__ import annotations
 
-import ast
 import json
 import logging
 import os
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kiosk import __version__
-from kiosk.adapters.store import engine as store_engine
 from kiosk.adapters.store.engine import Store, StoreError, open_store
 from kiosk.services.kiosk_status import KioskStatus
 from kiosk.services.scanning import ScanningService
@@ -208,56 +206,8 @@ def device_camera(config: Any) -> CameraFactory:
     return pipeline_camera(source)
 
 
-MIGRATION_VERSIONS = Path(store_engine.__file__).parent / "migrations" / "versions"
-
-
-def _schema_heads(versions: Path = MIGRATION_VERSIONS) -> set[str] | None:
-    """The newest revision of each migration branch, read from the revision files' `revision`/`down_revision`
-    lines; None when a file does not say them plainly (then the caller lets Alembic decide)."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for file in versions.glob("*.py"):
-        values: dict[str, object] = {}
-        for line in file.read_text(encoding="utf-8").splitlines():
-            name, sep, value = line.partition("=")
-            name = name.split(":")[0].strip()
-            if sep and name in ("revision", "down_revision") and name not in values:
-                try:
-                    values[name] = ast.literal_eval(value.strip())
-                except (ValueError, SyntaxError):
-                    return None
-        revision, down = values.get("revision"), values.get("down_revision")
-        if not isinstance(revision, str):
-            return None
-        revisions.add(revision)
-        if isinstance(down, str):
-            parents.add(down)
-        elif isinstance(down, tuple | list):
-            parents.update(str(d) for d in down)
-        elif down is not None:
-            return None
-    return (revisions - parents) or None
-
-
 def open_app_store(path: Path) -> Store:
-    """`open_store(path, create=True)`, without importing Alembic when the store is already at every head.
-
-    Alembic (with Mako and Pygments, which it imports) stays ~11 MB resident for the life of the app although it is
-    only needed to migrate; a kiosk starts on a current store almost every time. Any doubt (unreadable file, other
-    versions, revision files we cannot read plainly) → `open_store`, which upgrades and reports errors.
-    """
-    heads = _schema_heads() if path.exists() else None
-    if heads:
-        # Not open_store(migrate=False): it imports the migration module (and so Alembic) in any case.
-        engine = store_engine.make_engine(path)
-        try:
-            with engine.connect() as conn:
-                current = {str(r[0]) for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")}
-        except Exception:
-            current = set()
-        if current == heads:
-            return Store(engine, path)
-        engine.dispose()
+    """The app's store, made if missing (the store itself skips Alembic when it is already current)."""
     return open_store(path, create=True)
 
 

@@ -103,7 +103,7 @@ def describe_sqlite_error(path: Path, err: BaseException | None) -> str:
 
 def open_store(path: Path | str, *, create: bool = False, migrate: bool = True) -> Store:
     """Open (and with `create`, make) the store at `path`, migrated to the newest schema."""
-    from kiosk.adapters.store.migrate import upgrade
+    from kiosk.adapters.store.revisions import is_current
 
     path = Path(path)
     if not create and not path.exists():
@@ -115,7 +115,10 @@ def open_store(path: Path | str, *, create: bool = False, migrate: bool = True) 
     try:
         with translate_errors(path), engine.connect() as conn:
             conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
-        if migrate:
+            current = is_current(conn)
+        if migrate and not current:
+            from kiosk.adapters.store.migrate import upgrade  # imports Alembic: only when there is work to do
+
             upgrade(store)
     except StoreError:
         engine.dispose()
