@@ -59,10 +59,15 @@ def _wait(predicate: object, timeout: float = 10.0) -> None:
 def worker_for(demo_venue: Venue) -> Iterator[object]:
     made: list[PrintWorker] = []
 
-    def make(printer: object, **kw: object) -> PrintWorker:
+    def make(printer: object, on_job: object = None, on_fault: object = None, **kw: object) -> PrintWorker:
         opts = {"idle_poll": 0.05, "fault_poll": 0.1, "watch_poll": 0.02, "confirm_timeout": 1.0} | kw
-        w = PrintWorker(demo_venue[0], printer, **opts).start()  # type: ignore[arg-type]
-        made.append(w)
+        w = PrintWorker(demo_venue[0], printer, **opts)  # type: ignore[arg-type]
+        # Listeners go in before the thread starts: a fast first status read must not be missed.
+        if on_job is not None:
+            w.on_job(on_job)  # type: ignore[arg-type]
+        if on_fault is not None:
+            w.on_fault(on_fault)  # type: ignore[arg-type]
+        made.append(w.start())
         return w
 
     yield make
@@ -86,12 +91,13 @@ def test_jobs_print_in_order_and_are_confirmed(
     store, venue = demo_venue
     ids = _enqueue(store, venue, demo_now, 5, lang="de")
     updates: list[JobUpdate] = []
-    w = worker_for(printer_emulator.printer())  # type: ignore[operator]
-    w.on_job(updates.append)
+    worker_for(printer_emulator.printer(), on_job=updates.append)  # type: ignore[operator]
     labels = printer_emulator.wait_for_labels(5)
     _wait(lambda: _states(store) == [JobState.CONFIRMED] * 5)
     codes = [tk.code for tk in venue.tickets[:5]]
     assert [next(c for c in codes if c in field_texts(z)) for z in labels] == codes  # in queue order
+    # Listeners run on the worker's thread after the commit: the last one may come a moment after the row.
+    _wait(lambda: sum(u.state is JobState.CONFIRMED for u in updates) >= 5)
     assert [u.job_id for u in updates if u.state is JobState.CONFIRMED] == ids
     with store.read() as conn:
         assert all(j.attempts == 1 and j.last_status == "ready" for j in PrintJournal().jobs(conn))
@@ -104,8 +110,7 @@ def test_paper_out_waits_says_why_and_resumes(
     printer_emulator.configure(paper_out=True)
     faults: list[str | None] = []
     _enqueue(store, venue, demo_now, 2)
-    w = worker_for(printer_emulator.printer())  # type: ignore[operator]
-    w.on_fault(lambda text, _status: faults.append(text))
+    w = worker_for(printer_emulator.printer(), on_fault=lambda text, _status: faults.append(text))  # type: ignore[operator]
     _wait(lambda: w.last_status is not None and w.last_status.paper_out)
     time.sleep(0.3)
     assert printer_emulator.received == [] and _states(store) == [JobState.QUEUED] * 2  # nothing sent into a fault
@@ -157,8 +162,7 @@ def test_very_slow_printer_is_not_ready_and_nothing_is_sent(
     printer_emulator.configure(slow=0.8)
     _enqueue(store, venue, demo_now, 1)
     faults: list[str | None] = []
-    w = worker_for(printer_emulator.printer(read_timeout=0.3))  # type: ignore[operator]
-    w.on_fault(lambda text, _s: faults.append(text))
+    worker_for(printer_emulator.printer(read_timeout=0.3), on_fault=lambda text, _s: faults.append(text))  # type: ignore[operator]
     _wait(lambda: bool(faults))
     assert faults[0] and "does not answer" in faults[0]
     assert _states(store) == [JobState.QUEUED] and printer_emulator.received == []
@@ -175,8 +179,7 @@ def test_connection_closed_mid_label_is_unknown_and_never_printed_again(
     printer_emulator.configure(drop=True)
     _enqueue(store, venue, demo_now, 1)
     updates: list[JobUpdate] = []
-    w = worker_for(printer_emulator.printer(read_timeout=0.4))  # type: ignore[operator]
-    w.on_job(updates.append)
+    w = worker_for(printer_emulator.printer(read_timeout=0.4), on_job=updates.append)  # type: ignore[operator]
     _wait(lambda: JobState.UNKNOWN in _states(store), 10)
     printer_emulator.reset()
     journal = PrintJournal()
@@ -197,8 +200,7 @@ def test_garbage_status_keeps_jobs_queued(
     printer_emulator.configure(garbage=True)
     _enqueue(store, venue, demo_now, 1)
     faults: list[str | None] = []
-    w = worker_for(printer_emulator.printer())  # type: ignore[operator]
-    w.on_fault(lambda text, _s: faults.append(text))
+    worker_for(printer_emulator.printer(), on_fault=lambda text, _s: faults.append(text))  # type: ignore[operator]
     _wait(lambda: bool(faults))
     assert faults[0] and "does not answer" in faults[0]
     assert _states(store) == [JobState.QUEUED] and printer_emulator.received == []
