@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_decode.py [--photos ../shared/data/barcodes] [--frames 150] [--skip-photos]
 
 1. Real photos, per folder: images read (expected text found) and median ms per image.
-2. Generated door frames (every condition of kiosk.adapters.frame_synth.conditions × ticket symbologies) at 720p
+2. Generated door frames (every condition of kiosk.demo.frame_synth.conditions × ticket symbologies) at 720p
    and 1080p: read rate per decoder; the camera strategy is counted on the first frame and within 4 frames.
 3. Time per frame, p50/p95/p99, with and without a code in view, at 720p and 1080p, for the camera strategy and
    for a plain zxing-cpp call (the reference, same frames, same run).
@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kiosk.adapters import frame_synth as fs  # noqa: E402
+from kiosk.demo import frame_synth as fs  # noqa: E402
 from kiosk.adapters.camera import image_files, read_image  # noqa: E402
 from kiosk.adapters.decoder import (  # noqa: E402
     ZbarDecoder,
@@ -99,7 +99,7 @@ def _camera_within(frames: int) -> Callable[[Any], list[str]]:
 
 
 def ticket_texts() -> list[tuple[str, str, str]]:
-    from kiosk.services.demo_venue import build_demo_venue
+    from kiosk.demo.venue import build_demo_venue
 
     venue = build_demo_venue(datetime(2026, 11, 28, 18, 0, tzinfo=UTC), 6, seed=3)
     signed = next(c for c, _ in venue.expected if c.startswith("K1"))

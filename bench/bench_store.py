@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kiosk.adapters.store.engine import open_store
-from kiosk.services.demo_venue import FESTIVAL, PERF_TODAY, T_FULL, build_demo_venue, install_demo_venue
+from kiosk.demo.venue import FESTIVAL, PERF_TODAY, T_FULL, build_demo_venue, install_demo_venue
 from kiosk.services.scanning import ScanningService
 from kiosk.services.ticket_import import import_tickets
 

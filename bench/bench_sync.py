@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import open_store
-from kiosk.services.demo_venue import build_demo_venue, install_demo_venue
+from kiosk.demo.venue import build_demo_venue, install_demo_venue
 from kiosk.services.scanning import ScanningService
 from sync_agent.agent import AgentSettings, SyncAgent
 from sync_agent.mqtt import BrokerSettings, session_properties

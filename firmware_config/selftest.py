@@ -139,7 +139,7 @@ def _decode_test_code(size: tuple[int, int]) -> tuple[bool, str]:
     """Decode a generated test ticket at the camera's frame size through the kiosk's own decoder."""
     text = "SELFTEST-" + secrets.token_hex(4).upper()
     from kiosk.adapters.decoder import still_decoder
-    from kiosk.adapters.frame_synth import TicketScene, render_scene
+    from kiosk.demo.frame_synth import TicketScene, render_scene
 
     frame = render_scene(TicketScene(text=text, size=size, code_height=0.5))
     found = [code.text for code in still_decoder().decode(frame)]

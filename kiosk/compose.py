@@ -185,7 +185,7 @@ def video_camera(video: Path, codes: list[str] | None = None) -> CameraFactory:
         from kiosk.adapters.camera import VideoFileSource
 
         if not video.exists() and codes is not None:
-            from kiosk.adapters.frame_synth import make_demo_video
+            from kiosk.demo.frame_synth import make_demo_video
 
             partial = video.with_name("partial-" + video.name)
             make_demo_video(codes, partial, size=(1280, 720), fps=15, hold_seconds=1.2, gap_seconds=1.5)
@@ -236,7 +236,7 @@ def compose_demo(
     reel: list[str] | None = None,
 ) -> AppServices:
     """The embedded demo venue: a fresh store, the demo catalog and tickets, a video camera, the printer emulator."""
-    from kiosk.services import demo_venue as dv
+    from kiosk.demo import venue as dv
 
     now = now or datetime.now(UTC)
     db = db or Path(tempfile.mkdtemp(prefix="kiosk-demo-")) / "demo.sqlite"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.adapters.store.engine import Store, open_store
-from kiosk.services.demo_venue import DemoVenue, build_demo_venue, install_demo_venue
+from kiosk.demo.venue import DemoVenue, build_demo_venue, install_demo_venue
 
 pytest_plugins = ["tests.fixtures.broker", "tests.fixtures.printer", "tests.fixtures.display"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from kiosk.adapters.store.engine import StoreError, open_store
 from kiosk.cli.output import CliError, emit
 from kiosk.cli.store_cmds import verdict_json
-from kiosk.services.demo_venue import build_demo_venue, install_demo_venue
+from kiosk.demo.venue import build_demo_venue, install_demo_venue
 from kiosk.services.scanning import ScanningService
 
 

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_printer_emulator(args: argparse.Namespace) -> int:
-    from kiosk.adapters.printer_emulator import EmulatorFaults, PrinterEmulator
+    from kiosk.demo.printer_emulator import EmulatorFaults, PrinterEmulator
 
     faults = EmulatorFaults(paper_out=args.paper_out, head_open=args.head_open, paused=args.paused)
     control = args.control_port if args.control_port is not None else (args.port + 1 if args.port else 0)

@@ -125,7 +125,7 @@ class JournalPrinting:
 
 def demo_printing(workdir: Path, store: Store) -> JournalPrinting:
     """The printer emulator in-process on a free loopback port, saving labels (ZPL + PNG) under workdir/printed."""
-    from kiosk.adapters.printer_emulator import PrinterEmulator
+    from kiosk.demo.printer_emulator import PrinterEmulator
     from kiosk.adapters.zebra import ZebraPrinter
 
     emulator = PrinterEmulator(out_dir=workdir / "printed", png=True).start()

@@ -43,7 +43,7 @@ class StillCamera:
     def __init__(self, code: str) -> None:
         import cv2
 
-        from kiosk.adapters.frame_synth import TicketScene, render_scene
+        from kiosk.demo.frame_synth import TicketScene, render_scene
 
         frame = render_scene(TicketScene(code, size=(1280, 720), code_height=0.45, rotation=-6.0))
         self.frame = cv2.resize(frame, (640, 360))

@@ -18,7 +18,7 @@ from kiosk.adapters.cups_printer import CupsPrinter
 from kiosk.adapters.store.engine import Store
 from kiosk.adapters.zebra import ZebraPrinter
 from kiosk.cli import main
-from kiosk.services.demo_venue import DemoVenue
+from kiosk.demo.venue import DemoVenue
 from tests.fixtures.printer import TestPrinterEmulator
 from tests.printing.helpers import field_texts
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.services.demo_venue import DemoVenue
+from kiosk.demo.venue import DemoVenue
 
 PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "barcodes"
 
@@ -24,7 +24,7 @@ def a_signed_code() -> str:
     """A real ~150-character signed code (alphanumeric QR), without building a store."""
     from datetime import UTC, datetime
 
-    from kiosk.services.demo_venue import build_demo_venue
+    from kiosk.demo.venue import build_demo_venue
 
     venue = build_demo_venue(datetime(2026, 11, 28, 18, 0, tzinfo=UTC), 4, seed=3)
     return signed_code(venue)

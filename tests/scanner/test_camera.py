@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.adapters import frame_synth as fs
+from kiosk.demo import frame_synth as fs
 from kiosk.adapters.camera import (
     CameraSettings,
     FakeFrameSource,

@@ -8,7 +8,7 @@ from typing import Any
 import cv2
 import pytest
 
-from kiosk.adapters import frame_synth as fs
+from kiosk.demo import frame_synth as fs
 from kiosk.adapters.decoder import still_decoder
 
 

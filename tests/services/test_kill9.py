@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.adapters.store.engine import Store, open_store
-from kiosk.services.demo_venue import DemoVenue
+from kiosk.demo.venue import DemoVenue
 
 CHILD = textwrap.dedent(
     """
@@ -40,7 +40,7 @@ def test_killed_scanner_loses_no_reported_checkin(tmp_path: Path, kill_after: in
     store = open_store(db, create=True)
     from datetime import UTC, datetime
 
-    from kiosk.services.demo_venue import build_demo_venue, install_demo_venue
+    from kiosk.demo.venue import build_demo_venue, install_demo_venue
 
     now = datetime.now(UTC)
     venue: DemoVenue = build_demo_venue(now, 120, seed=kill_after)

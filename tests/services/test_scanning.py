@@ -13,7 +13,7 @@ from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, StoreError, open_store
 from kiosk.domain.model import Direction
 from kiosk.domain.verdicts import VerdictCode
-from kiosk.services.demo_venue import DemoVenue
+from kiosk.demo.venue import DemoVenue
 from kiosk.services.scanning import ScanningService
 
 

@@ -18,7 +18,7 @@ from kiosk.adapters.store.engine import Store, open_store
 from kiosk.adapters.store.sales_tables import sales_order_lines, sales_orders
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.sales import Cart, Payment, PaymentMethod, SaleError
-from kiosk.services import demo_venue as dv
+from kiosk.demo import venue as dv
 from kiosk.services.scanning import ScanningService
 from kiosk.services.selling import SaleReceipt, SalesKey, SellingNotAllowed, SellingService
 
@@ -143,7 +143,7 @@ from decimal import Decimal
 from pathlib import Path
 from kiosk.adapters.store.engine import open_store
 from kiosk.domain.sales import Cart, Payment, PaymentMethod
-from kiosk.services import demo_venue as dv
+from kiosk.demo import venue as dv
 from kiosk.services.selling import SalesKey, SellingService
 db = Path(sys.argv[1]); now = datetime.fromisoformat(sys.argv[2])
 store = open_store(db)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import open_store
-from kiosk.services.demo_venue import build_demo_venue, install_demo_venue
+from kiosk.demo.venue import build_demo_venue, install_demo_venue
 from kiosk.services.scanning import ScanningService
 from sync_agent.broker.bridge import bridge_config
 from sync_agent.central.ingest import open_central_db

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store
 from kiosk.adapters.store.repositories import SqlCatalogStore
-from kiosk.services.demo_venue import DemoVenue
+from kiosk.demo.venue import DemoVenue
 from sync_agent.documents import catalog_to_doc, ticket_to_doc
 from sync_agent.inbound import TICKETS_SEQ
 from sync_agent.status import get_state, inbound_counts, set_state

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from kiosk.adapters.store import sync_tables as st
 from kiosk.adapters.store.engine import Store
-from kiosk.services.demo_venue import DemoVenue
+from kiosk.demo.venue import DemoVenue
 from kiosk.services.scanning import ScanningService
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import open_central_db

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from kiosk.adapters.store.engine import Store
 from kiosk.adapters.store.repositories import SqlCatalogStore
-from kiosk.services.demo_venue import DemoVenue
+from kiosk.demo.venue import DemoVenue
 from sync_agent.documents import catalog_to_doc
 from sync_agent.inbound import InboundHandler
 from sync_agent.status import get_state, set_state

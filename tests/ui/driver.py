@@ -23,7 +23,7 @@ prepare_kivy()
 from kivy.core.window import Window  # noqa: E402
 
 from kiosk.compose import AppServices, compose_demo, demo_expected  # noqa: E402
-from kiosk.services import demo_venue as dv  # noqa: E402
+from kiosk.demo import venue as dv  # noqa: E402
 from kiosk.ui.layout_check import visible_labels  # noqa: E402
 from kiosk.ui.scripted import Sequencer, Until, tap  # noqa: E402
 

@@ -72,7 +72,7 @@ def test_a_sales_device_sells_once_central_lists_its_first_boot_key(tmp_path: Pa
     from kiosk.domain.codes import Keyring, verify
     from kiosk.domain.model import IssuerKey
     from kiosk.domain.sales import Cart, Payment, PaymentMethod
-    from kiosk.services import demo_venue as dv
+    from kiosk.demo import venue as dv
 
     identity = create_identity(tmp_path / "state", demo_now, device_id="sales-2")
     store = open_store(tmp_path / "kiosk.sqlite", create=True)
