@@ -25,13 +25,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kiosk.demo import frame_synth as fs  # noqa: E402
 from kiosk.adapters.camera import image_files, read_image  # noqa: E402
 from kiosk.adapters.decoder import (  # noqa: E402
     ZbarDecoder,
     camera_decoder,
     still_decoder,
 )
+from kiosk.demo import frame_synth as fs  # noqa: E402
 
 
 def norm(text: str) -> str:

@@ -16,12 +16,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.demo.printer_emulator import PrinterEmulator
 from kiosk.adapters.store.engine import open_store
 from kiosk.adapters.zebra import ZebraPrinter
 from kiosk.adapters.zpl import DPIS, LabelFormat, qr_modules, render_ticket
-from kiosk.domain.labels import ticket_label
+from kiosk.demo.printer_emulator import PrinterEmulator
 from kiosk.demo.venue import build_demo_venue, install_demo_venue
+from kiosk.domain.labels import ticket_label
 from kiosk.services.printing import PrintJournal, PrintWorker
 
 

@@ -28,10 +28,10 @@ from firmware_config.identity import create_identity
 from firmware_config.loader import load_config
 from firmware_config.pins import hash_pin, verify_pin
 from firmware_config.selftest import SelftestOptions, run_selftest
-from kiosk.demo.frame_synth import make_demo_video
-from kiosk.demo.printer_emulator import PrinterEmulator
 from kiosk.adapters.store.engine import open_store
 from kiosk.adapters.zebra import ZebraPrinter
+from kiosk.demo.frame_synth import make_demo_video
+from kiosk.demo.printer_emulator import PrinterEmulator
 
 
 def pct(values: list[float], p: float) -> float:

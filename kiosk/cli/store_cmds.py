@@ -11,9 +11,9 @@ from typing import Any
 
 from kiosk.adapters.store.engine import Store, StoreError, open_store
 from kiosk.cli.output import CliError, emit
+from kiosk.demo.venue import build_demo_venue, install_demo_venue
 from kiosk.domain.model import Direction, pick_text
 from kiosk.domain.timeutil import iso, parse_instant
-from kiosk.demo.venue import build_demo_venue, install_demo_venue
 from kiosk.services.scanning import ScanningService, ScanResult
 from kiosk.services.ticket_import import ImportFileError, import_tickets
 

@@ -125,8 +125,8 @@ class JournalPrinting:
 
 def demo_printing(workdir: Path, store: Store) -> JournalPrinting:
     """The printer emulator in-process on a free loopback port, saving labels (ZPL + PNG) under workdir/printed."""
-    from kiosk.demo.printer_emulator import PrinterEmulator
     from kiosk.adapters.zebra import ZebraPrinter
+    from kiosk.demo.printer_emulator import PrinterEmulator
 
     emulator = PrinterEmulator(out_dir=workdir / "printed", png=True).start()
     printer = ZebraPrinter("127.0.0.1", emulator.port, connect_timeout=1.0, read_timeout=1.0, name="demo-emulator")

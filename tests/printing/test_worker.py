@@ -19,8 +19,8 @@ from kiosk.adapters.recording_printer import RecordingPrinter
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, open_store
 from kiosk.adapters.zebra import PrinterSendError, PrinterUnreachable
-from kiosk.domain.labels import LabelError
 from kiosk.demo.venue import DemoVenue
+from kiosk.domain.labels import LabelError
 from kiosk.services.printing import JobState, JobUpdate, PrintJournal, PrintWorker
 from tests.fixtures.printer import TestPrinterEmulator
 from tests.printing.helpers import field_texts

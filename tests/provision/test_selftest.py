@@ -14,9 +14,9 @@ from firmware_config.clock import last_central_time, record_central_time
 from firmware_config.loader import load_config
 from firmware_config.schema import KioskConfig
 from firmware_config.selftest import CHECKS, SelftestOptions, check_clock, run_selftest
+from kiosk.adapters.store.engine import open_store
 from kiosk.demo.frame_synth import make_demo_video
 from kiosk.demo.printer_emulator import PrinterEmulator
-from kiosk.adapters.store.engine import open_store
 from tests.fixtures.broker import BrokerFactory, MosquittoBroker
 from tests.provision.conftest import run_cli
 

@@ -11,7 +11,6 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.demo import frame_synth as fs
 from kiosk.adapters.camera import (
     CameraSettings,
     FakeFrameSource,
@@ -23,6 +22,7 @@ from kiosk.adapters.camera import (
     VideoFileSource,
     read_image,
 )
+from kiosk.demo import frame_synth as fs
 
 
 def frame(value: int, size: tuple[int, int] = (32, 24)) -> np.ndarray:

@@ -8,9 +8,9 @@ from pathlib import Path
 import cv2
 import pytest
 
-from kiosk.demo import frame_synth as fs
 from kiosk.adapters.store.engine import Store
 from kiosk.cli import main
+from kiosk.demo import frame_synth as fs
 from kiosk.demo.venue import DemoVenue
 from tests.scanner.conftest import list_code, signed_code
 

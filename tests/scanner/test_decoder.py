@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 import pytest
 
-from kiosk.demo import frame_synth as fs
 from kiosk.adapters.decoder import (
     CascadeDecoder,
     DecodedCode,
@@ -21,6 +20,7 @@ from kiosk.adapters.decoder import (
     still_decoder,
     to_gray,
 )
+from kiosk.demo import frame_synth as fs
 from tests.scanner.conftest import PHOTOS
 
 SYMBOLS = [

@@ -8,8 +8,8 @@ from typing import Any
 import cv2
 import pytest
 
-from kiosk.demo import frame_synth as fs
 from kiosk.adapters.decoder import still_decoder
+from kiosk.demo import frame_synth as fs
 
 
 def test_demo_video_has_the_planned_frames_and_each_code_reads(tmp_path: Path) -> None:

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kiosk.demo import frame_synth as fs
 from kiosk.adapters.camera import FakeFrameSource, SourceState, VideoFileSource
 from kiosk.adapters.decoder import DecodedCode, FakeDecoder, camera_decoder
 from kiosk.adapters.store.engine import Store
-from kiosk.domain.model import Direction
+from kiosk.demo import frame_synth as fs
 from kiosk.demo.venue import DemoVenue
+from kiosk.domain.model import Direction
 from kiosk.services.scanner_pipeline import ScanEvent, ScannerPipeline
 from kiosk.services.scanning import ScanningService
 from tests.scanner.conftest import list_code, signed_code

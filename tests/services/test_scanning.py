@@ -11,9 +11,9 @@ import pytest
 
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, StoreError, open_store
+from kiosk.demo.venue import DemoVenue
 from kiosk.domain.model import Direction
 from kiosk.domain.verdicts import VerdictCode
-from kiosk.demo.venue import DemoVenue
 from kiosk.services.scanning import ScanningService
 
 

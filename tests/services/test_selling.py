@@ -16,9 +16,9 @@ from sqlalchemy import Connection, func, select
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, open_store
 from kiosk.adapters.store.sales_tables import sales_order_lines, sales_orders
+from kiosk.demo import venue as dv
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.sales import Cart, Payment, PaymentMethod, SaleError
-from kiosk.demo import venue as dv
 from kiosk.services.scanning import ScanningService
 from kiosk.services.selling import SaleReceipt, SalesKey, SellingNotAllowed, SellingService
 

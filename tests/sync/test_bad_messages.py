@@ -18,8 +18,8 @@ from sqlalchemy import select
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store
 from kiosk.adapters.store.repositories import SqlCatalogStore
-from kiosk.domain.timeutil import iso
 from kiosk.demo.venue import DemoVenue
+from kiosk.domain.timeutil import iso
 from sync_agent.documents import catalog_to_doc, ticket_to_doc
 from sync_agent.signing import Signer
 from sync_agent.status import inbound_counts

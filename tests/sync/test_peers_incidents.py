@@ -17,8 +17,8 @@ from sqlalchemy import select
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, open_store
 from kiosk.adapters.store.repositories import SqlTicketStore
-from kiosk.domain.model import TicketRecord
 from kiosk.demo.venue import FESTIVAL, PERF_TODAY, T_FULL, DemoVenue, build_demo_venue, install_demo_venue
+from kiosk.domain.model import TicketRecord
 from kiosk.services.scanning import ScanningService
 from sync_agent.status import inbound_counts
 from tests.conftest import DEMO_NOW

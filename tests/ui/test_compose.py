@@ -69,10 +69,10 @@ def test_a_sales_device_sells_once_central_lists_its_first_boot_key(tmp_path: Pa
 
     from firmware_config.identity import create_identity
     from kiosk.adapters.store.engine import open_store
+    from kiosk.demo import venue as dv
     from kiosk.domain.codes import Keyring, verify
     from kiosk.domain.model import IssuerKey
     from kiosk.domain.sales import Cart, Payment, PaymentMethod
-    from kiosk.demo import venue as dv
 
     identity = create_identity(tmp_path / "state", demo_now, device_id="sales-2")
     store = open_store(tmp_path / "kiosk.sqlite", create=True)

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kiosk.demo.printer_emulator import PrinterEmulator
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import open_store
 from kiosk.adapters.store.sales_tables import sales_orders
 from kiosk.adapters.zpl import hex_field
 from kiosk.demo import venue as dv
+from kiosk.demo.printer_emulator import PrinterEmulator
 from tests.ui.conftest import run_driver
 
 pytestmark = pytest.mark.ui
