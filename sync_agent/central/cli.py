@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-DEFAULT_KEY = Path("central-signing.key")
+# Never the working directory: a key made beside the code ends up in a commit or a backup of the checkout.
+DEFAULT_STATE_DIR = Path("/var/lib/kiosk-central")
+KEY_NAME = "central-signing.key"
 SUBCOMMANDS = (
     "run",
     "incidents",
@@ -39,9 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--password-file", type=Path)
             sp.add_argument("--ca", type=Path)
         if key:
-            sp.add_argument(
-                "--key", type=Path, default=DEFAULT_KEY, help="Ed25519 signing key (created 0600 if missing)"
-            )
+            key_options(sp)
 
     run = sub.add_parser("run", help="ingest device events (default when only flags are given)")
     common(run)
@@ -71,8 +72,37 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("name")
     cmd.add_argument("--args", default="{}", help="JSON object")
     pk = sub.add_parser("public-key", help="print central's public key (hex) for the devices' trust file")
-    pk.add_argument("--key", type=Path, default=DEFAULT_KEY)
+    key_options(pk)
     return p
+
+
+def key_options(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--key", type=Path, help=f"Ed25519 signing key, created 0600 if missing (default: STATE_DIR/{KEY_NAME})"
+    )
+    sp.add_argument(
+        "--state-dir",
+        type=Path,
+        help=f"central's state directory, created 0700 (default: $STATE_DIRECTORY, else {DEFAULT_STATE_DIR})",
+    )
+
+
+def state_dir(given: Path | None, env: Mapping[str, str] = os.environ) -> Path:
+    """The flag, else systemd's StateDirectory= (its first entry), else /var/lib/kiosk-central."""
+    if given is not None:
+        return given
+    from_systemd = env.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(from_systemd) if from_systemd else DEFAULT_STATE_DIR
+
+
+def key_path(args: argparse.Namespace) -> Path:
+    """`--key`, or the key in the state directory (made 0700 when missing, so only central's user reads it)."""
+    if args.key is not None:
+        return Path(args.key)
+    directory = state_dir(args.state_dir)
+    if not directory.exists():
+        directory.mkdir(parents=True, mode=0o700)
+    return directory / KEY_NAME
 
 
 def _broker(args: argparse.Namespace) -> Any:
@@ -86,7 +116,7 @@ def _broker(args: argparse.Namespace) -> Any:
 def _signer(args: argparse.Namespace) -> Any:
     from sync_agent.signing import Signer, load_or_create_private_key
 
-    return Signer(load_or_create_private_key(args.key))
+    return Signer(load_or_create_private_key(key_path(args)))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -142,6 +172,7 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
+    from kiosk.domain.clock import system_clock
     from sync_agent.central import publish as pub
     from sync_agent.central.ingest import open_central_db
     from sync_agent.mqtt import make_client
@@ -155,7 +186,7 @@ def _publish(args: argparse.Namespace) -> int:
     client.loop_start()
     try:
         if data is None:
-            out = pub.command_message(signer, args.venue, args.device, args.name, json.loads(args.args))
+            out = pub.command_message(signer, args.venue, args.device, args.name, json.loads(args.args), system_clock())
         elif args.command == "publish-catalog":
             out = pub.catalog_message(engine, signer, args.venue, data)
         elif args.command == "publish-revocations":

@@ -10,7 +10,7 @@ import json
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text, update
@@ -67,10 +67,6 @@ def _pg_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.autocommit = False
 
 
-def now_iso() -> str:
-    return iso(datetime.now(UTC))
-
-
 @dataclass
 class IngestResult:
     acked: list[str] = field(default_factory=list)
@@ -87,10 +83,10 @@ def _insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]], key
     conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=keys), rows)
 
 
-def ingest_batch(conn: Connection, venue: str, batch: TxBatch) -> IngestResult:
+def ingest_batch(conn: Connection, venue: str, batch: TxBatch, now: datetime) -> IngestResult:
     """Store the batch's valid events that central does not hold yet; caller commits, then acks."""
     result = IngestResult()
-    at = now_iso()
+    at = iso(now)
     ids = [e.event_id for e in batch.events]
     known = set(conn.execute(select(ct.events.c.event_id).where(ct.events.c.event_id.in_(ids))).scalars())
     rows, rejects, admissions = [], [], []
@@ -283,11 +279,11 @@ def _incident(venue: str, key: _Key, first: Any, second: Any, at: str) -> dict[s
     }
 
 
-def mark_ack_sent(conn: Connection, device_id: str, batch_id: str) -> None:
+def mark_ack_sent(conn: Connection, device_id: str, batch_id: str, now: datetime) -> None:
     conn.execute(
         update(ct.batches)
         .where(ct.batches.c.batch_id == f"{device_id}:{batch_id}", ct.batches.c.ack_sent_at.is_(None))
-        .values(ack_sent_at=now_iso())
+        .values(ack_sent_at=iso(now))
     )
 
 

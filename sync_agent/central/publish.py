@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
@@ -128,7 +128,9 @@ def revocations_message(engine: Engine, signer: Signer, venue: str, revocations:
     return topic, _signed(signer, body), True
 
 
-def command_message(signer: Signer, venue: str, device: str, name: str, args: dict[str, Any]) -> Outgoing:
+def command_message(
+    signer: Signer, venue: str, device: str, name: str, args: dict[str, Any], now: datetime
+) -> Outgoing:
     body = m.Command(
         v=1,
         type="command",
@@ -136,7 +138,7 @@ def command_message(signer: Signer, venue: str, device: str, name: str, args: di
         device_id=device,
         name=name,
         args=args,
-        issued_at=iso(datetime.now(UTC)),
+        issued_at=iso(now),
     )
     return DeviceTopics(venue, device).cmd, _signed(signer, body.model_dump(mode="json")), False
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from sqlalchemy import Engine, insert
 
 from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
+from kiosk.domain.clock import Clock, system_clock
 from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 from sync_agent.central import tables as ct
-from sync_agent.central.ingest import IngestResult, ingest_batch, mark_ack_sent, now_iso
+from sync_agent.central.ingest import IngestResult, ingest_batch, mark_ack_sent
 from sync_agent.central.publish import Outgoing, current_snapshot_message, retained_messages
 from sync_agent.mqtt import BrokerSettings, make_client
 from sync_agent.signing import Signer
@@ -36,10 +36,10 @@ class CentralService:
         broker: BrokerSettings,
         signer: Signer,
         client_id: str = "central-1",
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = system_clock,
     ) -> None:
         self.engine = engine
-        self.clock = clock  # stamps acks (`Ack.at`): devices keep it as central's last time for their clock check
+        self.clock = clock  # every time central writes or sends; acks' `at` is what devices keep as central's time
         self.signer = signer
         self.broker = broker
         self.client = make_client(client_id, broker)
@@ -100,7 +100,7 @@ class CentralService:
         if target is not None:
             try:
                 with self.engine.begin() as conn:
-                    mark_ack_sent(conn, *target)
+                    mark_ack_sent(conn, *target, self.clock())
             except Exception:
                 log.exception("could not record ack delivery")
 
@@ -111,7 +111,7 @@ class CentralService:
         if batch.device_id != device:
             raise m.MessageError("device_mismatch", f"topic {device} carries device_id {batch.device_id}")
         with self.engine.begin() as conn:
-            result = ingest_batch(conn, venue, batch)
+            result = ingest_batch(conn, venue, batch, self.clock())
         committed_at = self.clock()
         self.batches_processed += 1
         # Committed: now (and only now) the ack.
@@ -153,7 +153,7 @@ class CentralService:
             with self.engine.begin() as conn:
                 conn.execute(
                     insert(ct.rejections).values(
-                        venue=venue, device_id=device, event_id="-", reason=f"{leaf}:{reason}", at=now_iso()
+                        venue=venue, device_id=device, event_id="-", reason=f"{leaf}:{reason}", at=iso(self.clock())
                     )
                 )
         except Exception:
@@ -189,7 +189,7 @@ class CentralService:
             notifier.watchdog()
             notifier.status(
                 f"central: {'connected' if self.client.is_connected() else 'disconnected'}, "
-                f"bad messages {sum(self.bad_messages.values())}, {datetime.now(UTC):%H:%M:%S}"
+                f"bad messages {sum(self.bad_messages.values())}, {self.clock():%H:%M:%S}"
             )
         notifier.stopping()
         self.stop()

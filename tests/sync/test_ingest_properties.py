@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +17,8 @@ from sqlalchemy import func, inspect, select
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import ingest_batch, open_central_db
 from sync_agent.messages import TxBatch, TxEvent
+
+NOW = datetime(2026, 11, 28, 19, 0, tzinfo=UTC)
 
 
 def event(i: int, device: str, ticket: int, movement: str = "entry", allowed: int | None = None) -> TxEvent:
@@ -75,7 +78,7 @@ def test_any_delivery_order_stores_each_event_once(  # type: ignore[no-untyped-d
     seed.shuffle(deliveries)
     for batch in deliveries:
         with engine.begin() as conn:
-            result = ingest_batch(conn, "lac", batch)
+            result = ingest_batch(conn, "lac", batch, NOW)
         assert sorted(result.acked) == sorted(e.event_id for e in batch.events)
     with engine.connect() as conn:
         stored = list(conn.execute(select(ct.events.c.event_id)).scalars())
@@ -113,7 +116,7 @@ def test_an_older_central_database_gains_the_allowance_column(tmp_path: Path) ->
     for i, device in enumerate(("door-b", "door-c")):
         batch = TxBatch(v=1, batch_id=uuid.uuid4().hex, device_id=device, events=[event(i, device, 5, allowed=2)])
         with engine.begin() as conn:
-            ingest_batch(conn, "lac", batch)
+            ingest_batch(conn, "lac", batch, NOW)
         with engine.connect() as conn:
             found = conn.execute(select(func.count()).select_from(ct.incidents)).scalar_one()
         # The old row counts as one entry; the new events say the ticket allows two.
