@@ -24,12 +24,13 @@ from kiosk.domain.labels import (
     FittedText,
     Receipt,
     TicketLabel,
-    caption,
     clean_text,
     fit_text,
     format_chf,
     format_when,
+    norm_lang,
 )
+from kiosk.locales import N_, translator
 
 
 class LabelFormat(enum.StrEnum):
@@ -196,10 +197,36 @@ def render_ticket(label: TicketLabel, fmt: LabelFormat | str = LabelFormat.SHOW,
     """The ticket as ZPL for `fmt` at `dpi`; raises `LayoutError` rather than clip anything."""
     fmt = LabelFormat(fmt)
     c = _canvas(fmt, dpi)
-    return _show(c, label) if fmt is LabelFormat.SHOW else _cinema(c, label)
+    lb = _captioned(label)
+    return _show(c, lb) if fmt is LabelFormat.SHOW else _cinema(c, lb)
 
 
-def _show(c: _Canvas, lb: TicketLabel) -> RenderedLabel:
+@dataclass(frozen=True)
+class _Captioned:
+    """A label's fields plus its captions, translated through the UI's gettext catalog (kiosk/locales)."""
+
+    code: str
+    event: str
+    when: str
+    venue: str
+    tariff: str
+    price: str
+    holder: str
+    reprint_mark: str
+    order_line: str
+
+
+def _captioned(lb: TicketLabel) -> _Captioned:
+    tr, lang = translator().tr, norm_lang(lb.lang)
+    when = lb.when
+    if not when and lb.valid_from and lb.valid_until:
+        when = tr(N_("Valid {start} – {end}"), lang).format(start=lb.valid_from, end=lb.valid_until)
+    reprint = tr(N_("Reprint {n}"), lang).format(n=lb.copy) if lb.copy > 1 else ""
+    order = tr(N_("Order {ref}"), lang).format(ref=lb.order_ref) if lb.order_ref else ""
+    return _Captioned(lb.code, lb.event, when, lb.venue, lb.tariff, lb.price, lb.holder, reprint, order)
+
+
+def _show(c: _Canvas, lb: _Captioned) -> RenderedLabel:
     m = c.mm(MARGIN_MM)
     w = c.width - 2 * m
     stub_top = c.height - c.mm(38)
@@ -231,7 +258,7 @@ def _show(c: _Canvas, lb: TicketLabel) -> RenderedLabel:
     return c.result()
 
 
-def _cinema(c: _Canvas, lb: TicketLabel) -> RenderedLabel:
+def _cinema(c: _Canvas, lb: _Captioned) -> RenderedLabel:
     m = c.mm(MARGIN_MM)
     n = qr_modules(lb.code)
     qr_w = n * max(1, c.mm(QR_MODULE_MM))
@@ -266,7 +293,7 @@ def render_receipt(receipt: Receipt, dpi: int = 203) -> RenderedLabel:
     """A sale receipt on the cinema stock width; the label length grows with the number of lines."""
     if dpi not in DPIS:
         raise LayoutError(f"unsupported resolution {dpi} dpi (use one of {DPIS})")
-    lang = receipt.lang
+    tr, lang = translator().tr, norm_lang(receipt.lang)
     width = dots(RECEIPT_WIDTH_MM, dpi)
     line_h = dots(5.5, dpi)
     height = dots(60, dpi) + line_h * 2 * len(receipt.lines)
@@ -274,10 +301,11 @@ def render_receipt(receipt: Receipt, dpi: int = 203) -> RenderedLabel:
     m = c.mm(MARGIN_MM)
     w = width - 2 * m
     amount_w = c.mm(28)
-    y = c.text("title", caption("receipt", lang), m, m, w, 6, 4, 1)
+    y = c.text("title", tr(N_("Receipt"), lang), m, m, w, 6, 4, 1)
     y = c.text("venue", clean_text(receipt.venue), m, y, w, 3.5, 2.5, 2)
     y = c.text("when", format_when(receipt.sold_at, lang), m, y, w, 3.5, 2.5, 1)
-    y = c.text("order", f"{caption('order', lang)} {clean_text(receipt.order_ref)}", m, y, w, 3.5, 2.5, 1)
+    order = tr(N_("Order {ref}"), lang).format(ref=clean_text(receipt.order_ref))
+    y = c.text("order", order, m, y, w, 3.5, 2.5, 1)
     y = c.rule(m, y + c.mm(1), w)
     for i, line in enumerate(receipt.lines):
         top = y
@@ -286,7 +314,7 @@ def render_receipt(receipt: Receipt, dpi: int = 203) -> RenderedLabel:
         y = max(y, top + line_h)
     y = c.rule(m, y, w)
     top = y
-    c.text("total_caption", caption("total", lang), m, top, w - amount_w, 5, 3.5, 1)
+    c.text("total_caption", tr(N_("Total"), lang), m, top, w - amount_w, 5, 3.5, 1)
     y = c.text("total", format_chf(receipt.total, lang), width - m - amount_w, top, amount_w, 5, 3.5, 1)
     y = c.text("payment", clean_text(receipt.payment), m, y + c.mm(1), w, 3.5, 2.5, 1)
     return c.result()

@@ -4,6 +4,8 @@ Pure: no printer, no ZPL. `ticket_label` turns a ticket and the catalog into `Ti
 formatted: Europe/Zurich date and time via Babel, CHF price); `fit_text` decides font size, line breaks and a
 deliberate "..." truncation from a table of character widths measured for the printer's font 0 (CG Triumvirate
 Bold Condensed). Babel is used for dates and money instead of hand-made month names and number formats.
+Captions ("Reprint 2", "Order …", "Valid … – …", "Receipt", "Total") are not here: the renderer translates them
+through the one gettext catalog (kiosk/locales) that the screens use, so translators edit one place.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 
 from kiosk.domain.catalog import Catalog
+from kiosk.domain.languages import LANGUAGES, Language
 from kiosk.domain.model import TicketRecord, TicketStatus, pick_text
 from kiosk.domain.timeutil import VENUE_TZ, utc
 
-LANGUAGES = ("fr", "de", "it", "en")
 ELLIPSIS = "..."  # ASCII on purpose: every font 0 has it, unlike U+2026.
 
 # Advance of font 0 glyphs as a share of the font height (^A0N,h,h), measured per character and rounded up;
@@ -46,24 +48,14 @@ _WIDTH = {ch: share for share, chars in _WIDTH_GROUPS.items() for ch in chars}
 _UNKNOWN_WIDTH = 1.0  # CJK, emoji, symbols: assume a full square
 _SAFETY = 1.06
 
-_CAPTIONS: dict[str, dict[str, str]] = {
-    "reprint": {"fr": "Réimpression", "de": "Nachdruck", "it": "Ristampa", "en": "Reprint"},
-    "order": {"fr": "Commande", "de": "Bestellung", "it": "Ordine", "en": "Order"},
-    "valid": {"fr": "Valable", "de": "Gültig", "it": "Valido", "en": "Valid"},
-    "total": {"fr": "Total", "de": "Total", "it": "Totale", "en": "Total"},
-    "receipt": {"fr": "Quittance", "de": "Quittung", "it": "Ricevuta", "en": "Receipt"},
-}
 
-
-def caption(key: str, lang: str) -> str:
-    texts = _CAPTIONS[key]
-    return texts.get(lang, texts["en"])
-
-
-def norm_lang(lang: str | None) -> str:
-    """One of fr/de/it/en; anything else (None, "es", "de_CH") falls back sensibly."""
+def norm_lang(lang: str | None) -> Language:
+    """One of fr/de/it/en ("de_CH" is "de"); a buyer whose language we do not speak (None, "es") reads English."""
     base = (lang or "").split("_")[0].split("-")[0].lower()
-    return base if base in LANGUAGES else "en"
+    for known in LANGUAGES:
+        if base == known:
+            return known
+    return "en"
 
 
 def clean_text(text: str | None) -> str:
@@ -93,14 +85,9 @@ class TicketLabel:
     order_ref: str
     lang: str
     copy: int = 1  # 1 = the original; 2 and more are deliberate reprints
-
-    @property
-    def reprint_mark(self) -> str:
-        return f"{caption('reprint', self.lang)} {self.copy}" if self.copy > 1 else ""
-
-    @property
-    def order_line(self) -> str:
-        return f"{caption('order', self.lang)} {self.order_ref}" if self.order_ref else ""
+    # A pass has no performance time (`when` is empty): it reads "Valid <from> – <until>", these two days.
+    valid_from: str = ""
+    valid_until: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,13 +144,15 @@ def ticket_label(ticket: TicketRecord, catalog: Catalog, lang: str | None, copy:
         raise LabelError(f"ticket {ticket.ticket_id}: event {ticket.event_id} is not in the catalog")
     tariff = catalog.tariffs.get(ticket.tariff_id)
     perf = catalog.performances.get(ticket.performance_id) if ticket.performance_id is not None else None
+    when = valid_from = valid_until = ""
     if perf is not None:
         when = format_when(perf.starts_at, lang)
     else:
         rule = catalog.passes.get(ticket.pass_id) if ticket.pass_id is not None else None
         start = ticket.valid_from or (rule.valid_from if rule else None)
         end = ticket.valid_until or (rule.valid_until if rule else None)
-        when = f"{caption('valid', lang)} {format_day(start, lang)} – {format_day(end, lang)}" if start and end else ""
+        if start and end:
+            valid_from, valid_until = format_day(start, lang), format_day(end, lang)
     return TicketLabel(
         code=ticket.code,
         event=clean_text(pick_text(event.name, lang)),
@@ -175,6 +164,8 @@ def ticket_label(ticket: TicketRecord, catalog: Catalog, lang: str | None, copy:
         order_ref=clean_text(ticket.order_ref),
         lang=lang,
         copy=copy,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
 
 

@@ -10,14 +10,28 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 import cv2
+import numpy as np
+import numpy.typing as npt
 
 from kiosk.domain.model import Direction
+from kiosk.services.scanner_pipeline import PipelineStatus
 
 log = logging.getLogger(__name__)
 PREVIEW_WIDTH = 640  # the preview box is ~800 px wide; shrinking first keeps the texture upload small
+Frame = npt.NDArray[np.uint8]  # BGR, as the camera delivers it
+
+
+class Pipeline(Protocol):
+    """What the feed needs of kiosk.services.scanner_pipeline.ScannerPipeline."""
+
+    def start(self) -> None: ...
+    def stop(self, timeout: float = ...) -> None: ...
+    def set_gate(self, gate: str, direction: Direction = ...) -> None: ...
+    def latest_frame(self) -> Frame | None: ...
+    def status(self) -> PipelineStatus: ...
 
 
 class CameraFeed:
@@ -27,13 +41,13 @@ class CameraFeed:
     runs it in a thread; until it is done the preview is empty and `error` says the camera is starting.
     """
 
-    def __init__(self, make_pipeline: Callable[[], Any]) -> None:
+    def __init__(self, make_pipeline: Callable[[], Pipeline]) -> None:
         self._make = make_pipeline
-        self.pipeline: Any = None
+        self.pipeline: Pipeline | None = None
         self._startup_error = ""
         self._stopped = threading.Event()
-        self._last_raw: Any = None
-        self._small: Any = None
+        self._last_raw: Frame | None = None
+        self._small: Frame | None = None
         self._seq = 0
         self._direction: tuple[str, str] | None = None
         self.last_codes: list[str] = []
@@ -63,7 +77,7 @@ class CameraFeed:
         if self.pipeline is not None:
             self.pipeline.set_gate(gate, Direction(direction))
 
-    def latest(self) -> tuple[int, Any]:
+    def latest(self) -> tuple[int, Frame | None]:
         """(sequence, BGR preview frame); the sequence changes when a new camera frame arrived."""
         if self.pipeline is None:
             return self._seq, None
@@ -74,7 +88,8 @@ class CameraFeed:
             self._last_raw = raw
             h, w = raw.shape[:2]
             if w > PREVIEW_WIDTH:
-                raw = cv2.resize(raw, (PREVIEW_WIDTH, int(h * PREVIEW_WIDTH / w)), interpolation=cv2.INTER_AREA)
+                small = cv2.resize(raw, (PREVIEW_WIDTH, int(h * PREVIEW_WIDTH / w)), interpolation=cv2.INTER_AREA)
+                raw = small.astype(np.uint8, copy=False)  # already uint8: only tells mypy what cv2 returns
             self._small = raw
             self._seq += 1
         return self._seq, self._small

@@ -1,4 +1,4 @@
-"""Translations (gettext catalogs fr, de, it, en in kiosk/ui/locales) and Babel formats of dates, times and CHF.
+"""Translations (the gettext catalogs of kiosk/locales, shared with printed labels) and Babel formats for the UI.
 
 Message ids are the English texts. `Translator.tr` is what kv rules call as ``app.tr("…", app.lang)``: passing
 ``app.lang`` makes Kivy re-evaluate every bound text when the language changes.
@@ -6,46 +6,36 @@ Message ids are the English texts. `Translator.tr` is what kv rules call as ``ap
 
 from __future__ import annotations
 
-import gettext
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from babel.dates import format_date, format_time, format_timedelta
 from babel.numbers import format_currency
 
+from kiosk.domain.languages import LANGUAGES, Language
 from kiosk.domain.timeutil import VENUE_TZ
+from kiosk.locales import DOMAIN, LOCALE_DIR, N_, Translator, norm
 
-LANGUAGES = ("fr", "de", "it", "en")
-DOMAIN = "kiosk"
-LOCALE_DIR = Path(__file__).parent / "locales"
+# The catalogs and their Translator live in kiosk.locales (printed labels use them too); the UI imports them here.
+__all__ = [
+    "BABEL_LOCALES",
+    "DOMAIN",
+    "LANGUAGES",
+    "LANGUAGE_NAMES",
+    "LOCALE_DIR",
+    "N_",
+    "Translator",
+    "age",
+    "chf",
+    "day_of",
+    "long_day_of",
+    "norm",
+    "time_of",
+]
+
 # Swiss variants: CHF written the Swiss way (CHF 12.50 / 12.50 CHF), apostrophe thousands in de_CH.
-BABEL_LOCALES = {"fr": "fr_CH", "de": "de_CH", "it": "it_CH", "en": "en_CH"}
-LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "it": "Italiano", "en": "English"}
-
-
-def N_(message: str) -> str:
-    """Marks a text for the catalogs where it is defined; it is translated where it is shown."""
-    return message
-
-
-def norm(lang: str | None) -> str:
-    return lang if lang in LANGUAGES else "fr"
-
-
-class Translator:
-    """All four catalogs loaded once; a missing catalog falls back to the English message id."""
-
-    def __init__(self, locale_dir: Path = LOCALE_DIR) -> None:
-        self._catalogs: dict[str, gettext.NullTranslations] = {
-            lang: gettext.translation(DOMAIN, locale_dir, languages=[lang], fallback=True) for lang in LANGUAGES
-        }
-
-    def tr(self, message: str, lang: str) -> str:
-        return self._catalogs[norm(lang)].gettext(message)
-
-    def has_catalog(self, lang: str) -> bool:
-        return type(self._catalogs[norm(lang)]) is not gettext.NullTranslations
+BABEL_LOCALES: dict[Language, str] = {"fr": "fr_CH", "de": "de_CH", "it": "it_CH", "en": "en_CH"}
+LANGUAGE_NAMES: dict[Language, str] = {"fr": "Français", "de": "Deutsch", "it": "Italiano", "en": "English"}
 
 
 def chf(amount: Decimal, lang: str) -> str:

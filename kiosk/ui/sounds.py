@@ -11,6 +11,7 @@ import struct
 import tempfile
 import wave
 from pathlib import Path
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 RATE = 22050
@@ -54,15 +55,22 @@ def write_sounds(folder: Path) -> dict[str, Path]:
     return paths
 
 
+class Playable(Protocol):
+    """What SoundBoard needs of a loaded Kivy Sound."""
+
+    def stop(self) -> None: ...
+    def play(self) -> None: ...
+
+
 class SoundBoard:
     """Plays a verdict's sound; remembers the last one asked for (the tests and the screenshots read it)."""
 
     def __init__(self) -> None:
         self.last = ""
         self.played = 0
-        self._sounds: dict[str, object] | None = None
+        self._sounds: dict[str, Playable] | None = None
 
-    def _load(self) -> dict[str, object]:
+    def _load(self) -> dict[str, Playable]:
         if self._sounds is None:
             self._sounds = {}
             if os.environ.get("KIOSK_MUTE"):

@@ -43,11 +43,11 @@ def test_ticket_label_uses_zurich_time_and_the_buyers_language() -> None:
     assert de.when == "Samstag, 4. Juli 2026 20:30"
     assert de.price == "CHF 30.00"
     assert de.holder == "Anna Müller"
-    assert de.reprint_mark == ""
+    assert de.copy == 1
     fr = ticket_label(tk, _catalog(), "fr", copy=2)
     assert fr.when.startswith("samedi, 4 juillet 2026") and fr.when.endswith("20:30")
     assert fr.tariff == "Réduit"
-    assert fr.reprint_mark == "Réimpression 2"
+    assert fr.copy == 2  # its "Réimpression 2" caption is translated where it is printed (test_label_captions)
     assert ticket_label(tk, _catalog(), "es").lang == "en"
 
 

@@ -11,7 +11,7 @@ from kiosk.domain.model import CheckinRecord, Movement
 from kiosk.domain.sales import SaleError
 from kiosk.domain.verdicts import TicketDisplay, Verdict, VerdictCode
 from kiosk.ui import i18n, presenters
-from kiosk.ui.i18n_tools import extract_messages, missing
+from kiosk.ui.i18n_tools import extract_messages, missing, stale
 
 TR = i18n.Translator()
 AT = datetime(2026, 11, 28, 18, 5, tzinfo=UTC)
@@ -88,3 +88,8 @@ def test_swiss_money_formats() -> None:
     assert i18n.chf(Decimal("1234.5"), "de") == "CHF\xa01'234.50"
     assert i18n.chf(Decimal("12.5"), "fr") == "12,50\xa0CHF"
     assert i18n.chf(Decimal("12.5"), "it") == "CHF\xa012.50"
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_every_compiled_catalog_matches_its_po(lang: str) -> None:
+    assert stale(lang) == []
