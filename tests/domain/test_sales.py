@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,6 +21,7 @@ from kiosk.domain.sales import (
     round_cash,
     settle,
 )
+from kiosk.domain.timeutil import venue_day
 
 FULL = Tariff(1, 10, {"en": "Full"}, Decimal("45.00"))
 ODD = Tariff(2, 10, {"en": "Odd"}, Decimal("12.33"))
@@ -140,12 +141,20 @@ def test_quick_cash_amounts_start_exact_then_notes_above() -> None:
     assert quick_cash_amounts(Decimal("37.00")) == [Decimal("37.00"), 50, 100, 200]
 
 
-def test_performances_on_sale_today_first_and_past_excluded() -> None:
-    now = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
+@pytest.mark.all_dates
+def test_performances_on_sale_today_first_and_past_excluded(frozen_now: datetime) -> None:
+    now = frozen_now
 
     def perf(pid: int, hours: float) -> Performance:
         start = now + timedelta(hours=hours)
         return Performance(pid, 10, start, start - timedelta(hours=1))
 
-    perfs = [perf(1, 26), perf(2, -30), perf(3, 1), perf(4, 0.5), perf(5, 48)]
-    assert [p.id for p in performances_on_sale(perfs, now)] == [4, 3, 1, 5]
+    perfs = [perf(1, 26), perf(2, -30), perf(3, 1), perf(4, 0.5), perf(5, 48), perf(6, -3), perf(7, -20)]
+    # today's (the venue's calendar day of `now`, whatever its length) by start time, then the rest by start time
+    open_ones = [p for p in perfs if p.closes >= now]
+    today = sorted((p for p in open_ones if venue_day(p.starts_at) == venue_day(now)), key=lambda p: p.starts_at)
+    later = sorted((p for p in open_ones if venue_day(p.starts_at) != venue_day(now)), key=lambda p: p.starts_at)
+    assert [p.id for p in performances_on_sale(perfs, now)] == [p.id for p in today + later]
+    assert 2 not in [p.id for p in performances_on_sale(perfs, now)]  # 30 hours ago: long closed
+    if venue_day(now + timedelta(hours=1)) == venue_day(now):  # an evening: the next hour's show is today's
+        assert [i for i in (p.id for p in performances_on_sale(perfs, now)) if i in (1, 3, 4, 5)] == [4, 3, 1, 5]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,7 @@ from kiosk.domain.labels import (
     ticket_label,
 )
 from kiosk.domain.model import Event, Performance, Tariff, TicketRecord
+from kiosk.domain.timeutil import VENUE_TZ
 
 # One character from each Unicode plane that has assigned characters, plus junk a keyboard can produce.
 EVERY_PLANE = "A é Ω 中 😀 𠀀 𰀀 x\U000e0100 \U000f0000 \U00100000"
@@ -49,6 +51,23 @@ def test_ticket_label_uses_zurich_time_and_the_buyers_language() -> None:
     assert fr.tariff == "Réduit"
     assert fr.copy == 2  # its "Réimpression 2" caption is translated where it is printed (test_label_captions)
     assert ticket_label(tk, _catalog(), "es").lang == "en"
+
+
+_DE_DAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+_DE_MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+              "November", "Dezember")  # fmt: skip
+
+
+@pytest.mark.all_dates
+@pytest.mark.parametrize("minutes", [30, 24 * 60 + 30])
+def test_label_of_a_show_soon_after_now_reads_the_zurich_wall_clock(frozen_now: datetime, minutes: int) -> None:
+    """Across a DST switch or midnight the label shows the venue's local day and time of the show, not UTC's."""
+    start = frozen_now + timedelta(minutes=minutes)
+    catalog = replace(_catalog(), performances={7: Performance(7, 1, start, start - timedelta(hours=1))})
+    label = ticket_label(TicketRecord(5, 1, 3, 7, code="ABC123"), catalog, "de_CH")
+    local = start.astimezone(VENUE_TZ)
+    day = f"{_DE_DAYS[local.weekday()]}, {local.day}. {_DE_MONTHS[local.month - 1]} {local.year}"
+    assert label.when == f"{day} {local:%H:%M}"
 
 
 def test_ticket_label_refuses_what_cannot_be_printed() -> None:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import insert
 
 from kiosk.domain.model import Direction
-from kiosk.services.kiosk_status import KioskStatus
+from kiosk.domain.timeutil import venue_day
+from kiosk.services.kiosk_status import DoorCounters, KioskStatus
 from kiosk.services.scanning import ScanningService
+
+pytestmark = pytest.mark.all_dates  # "today" at the door is the venue's day at each fixed instant
+
+
+def expected_counters(moves: list[tuple[str, str, datetime]], now: datetime) -> tuple[int, int]:
+    """(admitted today, inside now) as the door defines them: movements of the venue day of `now` only, so one
+    minute after midnight yesterday's admissions no longer count (and nobody is counted inside)."""
+    today = [(code, kind) for code, kind, at in moves if venue_day(at) == venue_day(now)]
+    last = dict(today)
+    return sum(kind != "exit" for _, kind in today), sum(kind != "exit" for kind in last.values())
 
 
 def test_counters_admitted_today_and_inside_now(demo_venue, demo_now) -> None:
@@ -16,20 +28,26 @@ def test_counters_admitted_today_and_inside_now(demo_venue, demo_now) -> None:
     clock = [demo_now]
     scanner = ScanningService(store, "door-1", clock=lambda: clock[0], debounce=timedelta(0))
     valid = [c for c, v in venue.expected if v == "valid"][:3]
+    moves = [(code, "entry", demo_now) for code in valid]
     for code in valid:
         assert scanner.scan(code, "main").verdict.code.value == "valid"
     clock[0] += timedelta(minutes=5)
     assert scanner.scan(valid[0], "main", Direction.EXIT).verdict.code.value == "exit_recorded"
+    moves.append((valid[0], "exit", clock[0]))
     scanner.scan("JUNK-CODE", "main")  # a refusal changes no counter
     status = KioskStatus(store)
     counters = status.door_counters(clock[0])
-    assert (counters.admitted_today, counters.inside_now) == (3, 2)
+    assert (counters.admitted_today, counters.inside_now) == expected_counters(moves, clock[0])
     clock[0] += timedelta(minutes=5)
     assert scanner.scan(valid[0], "main").verdict.detail == "reentry"
+    moves.append((valid[0], "reentry", clock[0]))
     counters = status.door_counters(clock[0])
-    assert (counters.admitted_today, counters.inside_now) == (4, 3)
-    tomorrow = status.door_counters(demo_now + timedelta(days=1))
-    assert (tomorrow.admitted_today, tomorrow.inside_now) == (0, 0)
+    assert (counters.admitted_today, counters.inside_now) == expected_counters(moves, clock[0])
+    if venue_day(clock[0]) == venue_day(demo_now):
+        assert (counters.admitted_today, counters.inside_now) == (4, 3)
+    tomorrow = clock[0] + timedelta(days=1)
+    assert expected_counters(moves, tomorrow) == (0, 0)
+    assert status.door_counters(tomorrow) == DoorCounters(0, 0)
 
 
 def test_sync_view_before_and_after_the_agent_wrote_its_row(demo_venue, demo_now) -> None:

@@ -16,6 +16,8 @@ from kiosk.domain.model import Direction
 from kiosk.domain.verdicts import VerdictCode
 from kiosk.services.scanning import ScanningService
 
+pytestmark = pytest.mark.all_dates  # door and sales logic runs at each of the fixed instants
+
 
 class Clock:
     def __init__(self, start: datetime) -> None:

@@ -22,6 +22,8 @@ from kiosk.domain.sales import Cart, Payment, PaymentMethod, SaleError
 from kiosk.services.scanning import ScanningService
 from kiosk.services.selling import SaleReceipt, SalesKey, SellingNotAllowed, SellingService
 
+pytestmark = pytest.mark.all_dates  # door and sales logic runs at each of the fixed instants
+
 
 def sales_key(db_path: Path) -> SalesKey:
     keys = dv.read_private_keys(db_path.with_name("keys.json"))

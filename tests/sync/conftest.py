@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -18,6 +19,7 @@ from sqlalchemy import Engine, func, select
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, open_store
 from kiosk.adapters.store.repositories import SqlOutboxStore
+from kiosk.domain.clock import Clock, system_clock
 from sync_agent.agent import AgentSettings, SyncAgent
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import open_central_db
@@ -61,7 +63,9 @@ def keys(tmp_path: Path) -> Keys:
 class AgentThread:
     """A SyncAgent running its real loop in a thread (stop() = the SIGTERM path)."""
 
-    def __init__(self, store: Store, broker: MosquittoBroker, device: str, keys: Keys, **kw: float) -> None:
+    def __init__(
+        self, store: Store, broker: MosquittoBroker, device: str, keys: Keys, clock: Clock = system_clock, **kw: float
+    ) -> None:
         settings = AgentSettings(
             VENUE,
             device,
@@ -69,7 +73,7 @@ class AgentThread:
             backoff_cap=1.0,
             **kw,  # type: ignore[arg-type]
         )
-        self.agent = SyncAgent(store, settings, keys.verifier())
+        self.agent = SyncAgent(store, settings, keys.verifier(), clock=clock)
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self.agent.run, args=(self.stop_event,), daemon=True)
         self.thread.start()
@@ -84,7 +88,7 @@ class AgentThread:
 def start_agent() -> Iterator[Callable[..., AgentThread]]:
     made: list[AgentThread] = []
 
-    def start(store: Store, broker: MosquittoBroker, device: str, keys: Keys, **kw: float) -> AgentThread:
+    def start(store: Store, broker: MosquittoBroker, device: str, keys: Keys, **kw: Any) -> AgentThread:
         a = AgentThread(store, broker, device, keys, **kw)
         made.append(a)
         return a

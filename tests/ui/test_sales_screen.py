@@ -3,17 +3,22 @@ what the database and the printer emulator received, free tickets, and the idle 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date, format_time
 from sqlalchemy import select
 
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import open_store
+from kiosk.adapters.store.repositories import SqlCatalogStore
 from kiosk.adapters.store.sales_tables import sales_orders
 from kiosk.adapters.zpl import hex_field
 from kiosk.demo import venue as dv
 from kiosk.demo.printer_emulator import PrinterEmulator
+from kiosk.domain.sales import performances_on_sale
+from kiosk.domain.timeutil import VENUE_TZ, venue_day
 from tests.ui.conftest import run_driver
 
 pytestmark = pytest.mark.ui
@@ -27,12 +32,24 @@ def controlled_printer(tmp_path: Path):
     emu.stop()
 
 
-def test_whole_sale_with_paper_out_then_resume(kivy_env, tmp_path: Path, controlled_printer) -> None:
+def expected_when(starts_at: datetime, now: datetime) -> str:
+    """The day and time a French sales screen shows for a performance, worked out from `now` alone."""
+    local = starts_at.astimezone(VENUE_TZ)
+    day = "Aujourd'hui" if venue_day(starts_at) == venue_day(now) else format_date(local, "EEE d MMM", locale="fr_CH")
+    return f"{day} {format_time(local, 'short', locale='fr_CH')}"
+
+
+@pytest.mark.all_dates
+def test_whole_sale_with_paper_out_then_resume(
+    kivy_env, tmp_path: Path, controlled_printer, frozen_now: datetime
+) -> None:
     emu = controlled_printer
     seen = run_driver(
         kivy_env,
         "sale",
         tmp_path / "app",
+        "--now",
+        frozen_now.isoformat(),
         "--printer-port",
         str(emu.port),
         "--control-port",
@@ -40,7 +57,15 @@ def test_whole_sale_with_paper_out_then_resume(kivy_env, tmp_path: Path, control
     )
     nbsp = "\xa0"
     # today's performances first (multi-date event: tomorrow's date last), in French (the default language)
-    assert [p.split("\n")[1].split(" ")[0] for p in seen["performances"]] == ["Aujourd'hui", "Aujourd'hui", "lun."]
+    store = open_store(tmp_path / "app" / "demo.sqlite")
+    with store.read() as conn:
+        catalog = SqlCatalogStore().load(conn)
+    store.close()
+    on_sale = performances_on_sale(catalog.performances.values(), frozen_now)
+    assert seen["performance_ids"] == [p.id for p in on_sale]
+    assert [p.split("\n")[1] for p in seen["performances"]] == [expected_when(p.starts_at, frozen_now) for p in on_sale]
+    if frozen_now.astimezone(VENUE_TZ).strftime("%a %H") == "Sun 19":  # the evening the test was first written for
+        assert [p.split("\n")[1].split(" ")[0] for p in seen["performances"]] == ["Aujourd'hui", "Aujourd'hui", "lun."]
     assert ["Plein tarif", f"45,00{nbsp}CHF"] in seen["tariff_rows"]
     assert ["Invitation", "Gratuit"] in seen["tariff_rows"]
     assert seen["cart_text"] == f"3 billets · total 105,00{nbsp}CHF"  # 2 full + 2 child − 1 child
