@@ -13,126 +13,35 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from kiosk import __version__
+from kiosk.adapters.sdnotify import SystemdNotifier
 from kiosk.adapters.store.engine import Store, StoreError, open_store
+from kiosk.domain.clock import Clock, system_clock
+from kiosk.services.app_services import AppServices, CameraFactory
 from kiosk.services.kiosk_status import KioskStatus
+from kiosk.services.ports import NoPrinting, PrintingPort
 from kiosk.services.scanning import ScanningService
-from kiosk.services.selling import LabelQueue, SalesKey, SellingService
+from kiosk.services.selling import SalesKey, SellingService
+
+# AppServices and CameraFactory are defined in the service layer (the UI imports them from there, never from here).
+__all__ = [
+    "AppServices",
+    "CameraFactory",
+    "compose_demo",
+    "compose_from_config",
+    "demo_expected",
+    "safe_mode",
+    "screenshot_demo",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path(os.environ.get("KIOSK_CONFIG", "/etc/kiosk/kiosk.toml"))
 DEMO_PIN = "1234"  # printed on the demo's PIN screen; real devices use the scrypt hash from the config
 DEMO_TICKETS = 200
-CameraFactory = Callable[[ScanningService, str, Callable[[Any], None]], Any]
-
-
-@dataclass(frozen=True)
-class PrinterView:
-    """The printer as screens show it: a state word (see presenters.PRINTER_PROBLEMS) and raw detail."""
-
-    state: str
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class JobsView:
-    total: int
-    printed: int
-    problem: str = ""  # printer state word while it blocks the jobs, else ""
-    failed: bool = False
-
-
-class PrintingPort(Protocol):
-    """What the screens need from printing; `kiosk.services.printing` is adapted to this in compose."""
-
-    @property
-    def labels(self) -> LabelQueue | None: ...
-
-    def printer(self) -> PrinterView: ...
-
-    def jobs(self, job_ids: tuple[str, ...]) -> JobsView: ...
-
-    def test_print(self) -> None: ...
-
-    def wake(self) -> None: ...
-
-    def preview_png(self, out: Path, lang: str) -> Path | None: ...
-
-    def close(self) -> None: ...
-
-
-class NoPrinting:
-    """Used when the device has no printer set up (a door kiosk) or printing is unavailable."""
-
-    labels: LabelQueue | None = None
-
-    def __init__(self, reason: str = "not_configured") -> None:
-        self._reason = reason
-
-    def printer(self) -> PrinterView:
-        return PrinterView(self._reason)
-
-    def jobs(self, job_ids: tuple[str, ...]) -> JobsView:
-        return JobsView(len(job_ids), 0, self._reason, failed=bool(job_ids))
-
-    def test_print(self) -> None:
-        raise RuntimeError("no printer is set up on this kiosk")
-
-    def wake(self) -> None:
-        return None
-
-    def preview_png(self, out: Path, lang: str) -> Path | None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-
-@dataclass
-class AppServices:
-    """Everything the app gets from outside. Screens call these services only, always from a worker thread."""
-
-    device_id: str
-    gate: str
-    role: str  # door | sales | both
-    store: Store | None
-    scanning: ScanningService | None
-    selling: SellingService | None
-    status: KioskStatus | None
-    printing: PrintingPort
-    camera_factory: CameraFactory | None = None
-    config_problems: list[str] = field(default_factory=list)
-    safe_mode: bool = False
-    demo: bool = False
-    pin_check: Callable[[str], bool] = lambda _pin: False
-    languages: tuple[str, ...] = ("fr", "de", "it", "en")
-    default_lang: str = "fr"
-    idle_timeout_s: float = 90.0
-    fullscreen: bool = False
-    version: str = __version__
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    closers: list[Callable[[], None]] = field(default_factory=list)
-
-    @property
-    def can_scan(self) -> bool:
-        return self.scanning is not None and self.role in ("door", "both")
-
-    @property
-    def can_sell(self) -> bool:
-        return self.selling is not None and self.selling.can_sell and self.role in ("sales", "both")
-
-    def close(self) -> None:
-        for close in reversed(self.closers):
-            try:
-                close()
-            except Exception:
-                log.exception("while closing")
 
 
 def demo_expected(db: Path) -> list[tuple[str, str]]:
@@ -211,14 +120,14 @@ def open_app_store(path: Path) -> Store:
     return open_store(path, create=True)
 
 
-def _demo_printing(workdir: Path, store: Store) -> PrintingPort:
+def _demo_printing(workdir: Path, store: Store, clock: Clock) -> PrintingPort:
     try:
-        from kiosk.ui.printing_port import demo_printing
+        from kiosk.compose_printing import demo_printing
     except ImportError as exc:
         log.warning("printing not available: %s", exc)
         return NoPrinting("not_configured")
     try:
-        port: PrintingPort = demo_printing(workdir, store)
+        port: PrintingPort = demo_printing(workdir, store, clock)
     except Exception as exc:
         log.warning("printer emulator not started: %s", exc)
         return NoPrinting("unreachable")
@@ -234,11 +143,15 @@ def compose_demo(
     printing: bool = True,
     tickets: int = DEMO_TICKETS,
     reel: list[str] | None = None,
+    clock: Clock = system_clock,
 ) -> AppServices:
-    """The embedded demo venue: a fresh store, the demo catalog and tickets, a video camera, the printer emulator."""
+    """The embedded demo venue: a fresh store, the demo catalog and tickets, a video camera, the printer emulator.
+
+    `now` is when the demo venue is made (its performances are around it); `clock` is what the services read.
+    """
     from kiosk.demo import venue as dv
 
-    now = now or datetime.now(UTC)
+    now = now or clock()
     db = db or Path(tempfile.mkdtemp(prefix="kiosk-demo-")) / "demo.sqlite"
     workdir = db.parent
     workdir.mkdir(parents=True, exist_ok=True)
@@ -252,25 +165,35 @@ def compose_demo(
     keys = dv.read_private_keys(keys_file)
     sales_key = SalesKey(dv.SALES_KIOSK_KEY_ID, keys[dv.SALES_KIOSK_KEY_ID])
     device_id = "demo-kiosk-1"
-    port = _demo_printing(workdir, store) if printing else NoPrinting()
+    port = _demo_printing(workdir, store, clock) if printing else NoPrinting()
     services = AppServices(
         device_id=device_id,
         gate="main",
         role=role,
         store=store,
-        scanning=ScanningService(store, device_id),
-        selling=SellingService(store, device_id, can_sell=role != "door", sales_key=sales_key, labels=port.labels),
+        scanning=ScanningService(store, device_id, clock=clock),
+        selling=SellingService(
+            store, device_id, can_sell=role != "door", sales_key=sales_key, labels=port.labels, clock=clock
+        ),
         status=KioskStatus(store),
         printing=port,
         demo=True,
         pin_check=lambda pin: pin == DEMO_PIN,
         idle_timeout_s=90.0,
+        clock=clock,
+        notifier=SystemdNotifier(),
     )
     services.closers += [store.close, port.close]
     if camera:
         video = workdir / f"demo-camera-{len(codes)}.avi"
         services.camera_factory = video_camera(video, codes)  # made on the camera's thread the first time
     return services
+
+
+def screenshot_demo(db: Path) -> tuple[AppServices, list[tuple[str, str]]]:
+    """The demo as `kiosk screenshots` films it: no camera, the printer emulator, and the verdicts to expect."""
+    services = compose_demo(db, camera=False, printing=True)
+    return services, demo_expected(db)
 
 
 def safe_mode(problems: list[str], device_id: str = "?") -> AppServices:
@@ -287,10 +210,11 @@ def safe_mode(problems: list[str], device_id: str = "?") -> AppServices:
         config_problems=problems,
         safe_mode=True,
         pin_check=lambda _pin: True,  # the PIN hash lives in the broken config: the technician must get in
+        notifier=SystemdNotifier(),
     )
 
 
-def compose_from_config(path: Path) -> AppServices:
+def compose_from_config(path: Path, clock: Clock = system_clock) -> AppServices:
     """The configured device; any problem with the config or the store gives safe mode, never an exception."""
     try:
         from firmware_config.loader import ConfigError, load_config
@@ -306,10 +230,10 @@ def compose_from_config(path: Path) -> AppServices:
         store = open_app_store(Path(config.paths.database))
     except StoreError as exc:
         return safe_mode([str(exc)], config.device.id or "?")
-    return _configured(config, store)
+    return _configured(config, store, clock)
 
 
-def _configured(config: Any, store: Store) -> AppServices:
+def _configured(config: Any, store: Store, clock: Clock) -> AppServices:
     from firmware_config.pins import verify_pin
 
     device_id = config.device.id or "unprovisioned"
@@ -317,7 +241,7 @@ def _configured(config: Any, store: Store) -> AppServices:
     if config.device.id is None:
         problems.append("device.id: no device id yet; run `kiosk-provision firstboot`")
     sales_key = _device_sales_key(config, store, problems) if config.device.can_sell else None
-    port = _configured_printing(config, store, problems) if config.device.can_sell else NoPrinting()
+    port = _configured_printing(config, store, problems, clock) if config.device.can_sell else NoPrinting()
     pin_hash = config.technician.pin_hash
     if pin_hash is None:
         problems.append("technician.pin_hash: not set, the technician screen is locked")
@@ -326,9 +250,9 @@ def _configured(config: Any, store: Store) -> AppServices:
         gate=config.device.gate,
         role=config.device.role.value,
         store=store,
-        scanning=ScanningService(store, device_id) if config.device.can_scan else None,
+        scanning=ScanningService(store, device_id, clock=clock) if config.device.can_scan else None,
         selling=SellingService(
-            store, device_id, can_sell=config.device.can_sell, sales_key=sales_key, labels=port.labels
+            store, device_id, can_sell=config.device.can_sell, sales_key=sales_key, labels=port.labels, clock=clock
         ),
         status=KioskStatus(store),
         printing=port,
@@ -338,6 +262,8 @@ def _configured(config: Any, store: Store) -> AppServices:
         default_lang=config.languages.default,
         idle_timeout_s=float(config.ui.idle_timeout_s),
         fullscreen=config.ui.fullscreen,
+        clock=clock,
+        notifier=SystemdNotifier(),
     )
     services.closers += [store.close, port.close]
     if config.device.can_scan:
@@ -372,14 +298,14 @@ def _device_sales_key(config: Any, store: Store, problems: list[str]) -> SalesKe
     return SalesKey(match.key_id, key)
 
 
-def _configured_printing(config: Any, store: Store, problems: list[str]) -> PrintingPort:
+def _configured_printing(config: Any, store: Store, problems: list[str], clock: Clock) -> PrintingPort:
     try:
-        from kiosk.ui.printing_port import configured_printing
+        from kiosk.compose_printing import configured_printing
     except ImportError as exc:
         problems.append(f"printing: not available in this build ({exc})")
         return NoPrinting("not_configured")
     try:
-        port: PrintingPort = configured_printing(config, store)
+        port: PrintingPort = configured_printing(config, store, clock)
     except Exception as exc:
         problems.append(f"printer: {exc}")
         return NoPrinting("unreachable")

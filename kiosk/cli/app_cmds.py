@@ -55,11 +55,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_screenshots(args: argparse.Namespace) -> int:
+    from kiosk.compose import screenshot_demo
     from kiosk.ui.screenshots import take_screenshots
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    report = take_screenshots(out, tuple(args.lang or ("fr", "de", "it", "en")))
+    report = take_screenshots(out, tuple(args.lang or ("fr", "de", "it", "en")), demo=screenshot_demo)
     for line in report.files:
         print(line)
     if report.error:

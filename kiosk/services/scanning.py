@@ -77,6 +77,10 @@ class ScanningService:
         self._recent: dict[tuple[str, str, Direction], ScanResult] = {}
         self._lock = threading.Lock()
 
+    def with_debounce(self, debounce: timedelta) -> ScanningService:
+        """The same door with its own debounce memory (the screenshot tool scans each sample once, no debounce)."""
+        return ScanningService(self._store, self.device_id, clock=self._clock, new_id=self._new_id, debounce=debounce)
+
     def scan(self, raw: str | bytes, gate: str = "main", direction: Direction = Direction.ENTRY) -> ScanResult:
         now = self._clock()
         scan = clean_scan(raw)

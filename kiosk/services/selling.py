@@ -26,6 +26,7 @@ from kiosk.domain import codes
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.model import TicketRecord
 from kiosk.domain.outbox import SCHEMA_VERSION, OutboxEvent
+from kiosk.domain.receipts import SaleReceipt, SoldTicket
 from kiosk.domain.sales import Cart, Payment, PaymentMethod, SaleError, Settlement, settle
 from kiosk.domain.timeutil import iso
 
@@ -46,25 +47,6 @@ class SalesKey:
 
     key_id: int
     private_key: Ed25519PrivateKey
-
-
-@dataclass(frozen=True)
-class SoldTicket:
-    ticket_id: int
-    code: str
-    tariff_id: int
-    performance_id: int
-
-
-@dataclass(frozen=True)
-class SaleReceipt:
-    order_id: str
-    order_ref: str
-    sold_at: datetime
-    settlement: Settlement
-    tickets: tuple[SoldTicket, ...]
-    print_jobs: tuple[str, ...] = ()  # print journal job ids, in print order
-    repeated: bool = False  # the order id was already sold: this is the first receipt, nothing new was written
 
 
 class LabelQueue(Protocol):

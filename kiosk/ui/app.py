@@ -17,7 +17,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from kiosk.compose import AppServices
+from kiosk.services.app_services import AppServices
 from kiosk.ui import i18n
 from kiosk.ui.sounds import SoundBoard
 from kiosk.ui.workers import Worker
@@ -147,9 +147,7 @@ class KioskApp(App):
         Clock.schedule_once(lambda _dt: self._write_ready_file(), 0.3)  # after the texts were fitted
         Clock.schedule_interval(self._trim_heap, TRIM_EVERY_S)
         try:
-            from kiosk.adapters.sdnotify import SystemdNotifier
-
-            SystemdNotifier().ready(f"screen {self.manager.current}")
+            self.services.notifier.ready(f"screen {self.manager.current}")
         except Exception:
             log.debug("sd_notify failed", exc_info=True)
 

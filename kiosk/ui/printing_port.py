@@ -2,26 +2,28 @@
 
 Sale labels are rendered and journalled inside the sale's transaction (`SaleLabels.enqueue_sale`); the worker
 prints them after the commit and the sales screen polls `jobs()` to show progress and the printer's problem.
+Which printer, and how a label preview is drawn, is kiosk.compose's choice: this module only adapts.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-from sqlalchemy import select
-
-from kiosk.adapters.store import tables as t
-from kiosk.adapters.store.engine import Store
-from kiosk.compose import JobsView, PrinterView
+from kiosk.domain.catalog import Catalog
+from kiosk.domain.clock import Clock, system_clock
+from kiosk.domain.labels import Receipt, ReceiptLine
+from kiosk.domain.printer import PrinterStatus
+from kiosk.domain.receipts import SaleReceipt
+from kiosk.services.ports import JobsView, PrinterView, StorePort, Tx
 from kiosk.services.printing import JobState, PrintJournal, PrintWorker
 
 log = logging.getLogger(__name__)
 
-# The printer's fault names (kiosk.adapters.zebra.PrinterStatus.faults) → the state words the screens translate.
+# The printer's fault names (kiosk.domain.printer.PrinterStatus.faults) → the state words the screens translate.
 FAULT_STATE = {
     "no_answer": "unreachable",
     "paper_out": "paper_out",
@@ -32,8 +34,15 @@ FAULT_STATE = {
     "buffer_full": "slow",
 }
 
+# (out file, language) → the PNG written, or None when the store has no ticket to show (see kiosk.compose_printing).
+LabelPreview = Callable[[Path, str], Path | None]
 
-def state_of(status: Any) -> str:
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def state_of(status: PrinterStatus | None) -> str:
     if status is None:
         return ""
     faults = tuple(status.faults)
@@ -48,23 +57,34 @@ class SaleLabels:
     def __init__(self, journal: PrintJournal) -> None:
         self.journal = journal
 
-    def enqueue_sale(self, conn: Any, receipt: Any, catalog: Any, lang: str) -> list[str]:
+    def enqueue_sale(self, conn: Tx, receipt: SaleReceipt, catalog: Catalog, lang: str) -> list[str]:
         return [self.journal.enqueue(conn, x.ticket_id, now=receipt.sold_at, lang=lang) for x in receipt.tickets]
 
 
 class JournalPrinting:
     """PrintingPort over a PrintJournal and a running PrintWorker (and the emulator it owns in the demo)."""
 
-    def __init__(self, store: Store, worker: PrintWorker, journal: PrintJournal, emulator: Any = None) -> None:
+    def __init__(
+        self,
+        store: StorePort,
+        worker: PrintWorker,
+        journal: PrintJournal,
+        emulator: Stoppable | None = None,
+        *,
+        preview: LabelPreview | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
         self._store = store
         self.worker = worker
         self.journal = journal
         self.emulator = emulator
         self.labels = SaleLabels(journal)
+        self._preview = preview
+        self._clock = clock
 
     def printer(self) -> PrinterView:
         status = self.worker.printer.status()
-        return PrinterView(state_of(status), getattr(status, "detail", ""))
+        return PrinterView(state_of(status), status.detail)
 
     def wake(self) -> None:
         self.worker.wake()
@@ -83,9 +103,7 @@ class JournalPrinting:
         return JobsView(len(job_ids), printed, problem, failed)
 
     def test_print(self) -> None:
-        from kiosk.domain.labels import Receipt, ReceiptLine
-
-        now = datetime.now(UTC)
+        now = self._clock()
         receipt = Receipt(
             "Test", "TEST", now, [ReceiptLine("Test print / Testdruck", Decimal("0.00"))], Decimal(0), "-", "en"
         )
@@ -95,58 +113,9 @@ class JournalPrinting:
 
     def preview_png(self, out: Path, lang: str) -> Path | None:
         """A PNG of a real label from the store (the newest sold ticket, else any ticket with a code)."""
-        from kiosk.adapters.store.repositories import SqlCatalogStore, SqlTicketStore
-        from kiosk.adapters.zpl import render_png, render_ticket
-        from kiosk.domain.labels import ticket_label
-
-        with self._store.read() as conn:
-            row = conn.execute(
-                select(t.tickets.c.ticket_id)
-                .where(t.tickets.c.code.is_not(None), t.tickets.c.performance_id.is_not(None))
-                .order_by((t.tickets.c.source == "sale").desc())
-                .limit(1)
-            ).first()
-            if row is None:
-                return None
-            ticket = SqlTicketStore().by_id(conn, row.ticket_id)
-            catalog = SqlCatalogStore().load(conn)
-        assert ticket is not None
-        rendered = render_ticket(
-            ticket_label(ticket, catalog, lang), self.journal.default_format, self.journal.default_dpi
-        )
-        out.write_bytes(render_png(rendered.zpl, self.journal.default_dpi))
-        return out
+        return None if self._preview is None else self._preview(out, lang)
 
     def close(self) -> None:
         self.worker.stop(timeout=2.0)
         if self.emulator is not None:
             self.emulator.stop()
-
-
-def demo_printing(workdir: Path, store: Store) -> JournalPrinting:
-    """The printer emulator in-process on a free loopback port, saving labels (ZPL + PNG) under workdir/printed."""
-    from kiosk.adapters.zebra import ZebraPrinter
-    from kiosk.demo.printer_emulator import PrinterEmulator
-
-    emulator = PrinterEmulator(out_dir=workdir / "printed", png=True).start()
-    printer = ZebraPrinter("127.0.0.1", emulator.port, connect_timeout=1.0, read_timeout=1.0, name="demo-emulator")
-    journal = PrintJournal()
-    worker = PrintWorker(store, printer, journal, idle_poll=0.2, fault_poll=0.5).start()
-    return JournalPrinting(store, worker, journal, emulator)
-
-
-def configured_printing(config: Any, store: Store) -> JournalPrinting:
-    """The configured Zebra: raw TCP to host:port, or through a CUPS raw queue."""
-    from kiosk.adapters.zebra import ZebraPrinter
-
-    p = config.printer
-    printer: Any
-    if p.transport == "cups":
-        from kiosk.adapters.cups_printer import CupsPrinter
-
-        printer = CupsPrinter(p.cups_queue)
-    else:
-        printer = ZebraPrinter(p.host, p.port)
-    journal = PrintJournal(p.format, p.dpi)
-    worker = PrintWorker(store, printer, journal).start()
-    return JournalPrinting(store, worker, journal)

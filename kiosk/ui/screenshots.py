@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -67,9 +67,8 @@ def _verdict_samples(services: Any, expected: list[tuple[str, str]]) -> dict[str
     from datetime import timedelta
 
     from kiosk.domain.model import Direction
-    from kiosk.services.scanning import ScanningService
 
-    scanning = ScanningService(services.store, services.device_id, debounce=timedelta(0))
+    scanning = services.scanning.with_debounce(timedelta(0))
     gate = services.gate
     out: dict[str, Any] = {}
     admitted = []
@@ -214,31 +213,35 @@ def _fake_printing(sales: Any, problem: str) -> None:
     sales._relabel()
 
 
-def take_screenshots(out: Path, langs: tuple[str, ...] = ("fr", "de", "it", "en")) -> ScreenshotReport:
+# db path → the demo's services and its expected verdicts (kiosk.compose.screenshot_demo; the CLI passes it in).
+DemoMaker = Callable[[Path], tuple[Any, list[tuple[str, str]]]]
+
+
+def take_screenshots(
+    out: Path, langs: tuple[str, ...] = ("fr", "de", "it", "en"), *, demo: DemoMaker
+) -> ScreenshotReport:
     from kiosk.ui.xvfb import ensure_display
 
     out.mkdir(parents=True, exist_ok=True)
     xvfb = ensure_display()
     os.environ.setdefault("KIOSK_MUTE", "1")
     try:
-        return _run(out, langs)
+        return _run(out, langs, demo)
     finally:
         if xvfb is not None:
             xvfb.stop()
 
 
-def _run(out: Path, langs: tuple[str, ...]) -> ScreenshotReport:
+def _run(out: Path, langs: tuple[str, ...], demo: DemoMaker) -> ScreenshotReport:
     from kiosk.ui.launch import prepare_kivy
 
     prepare_kivy()
-    from kiosk.compose import compose_demo, demo_expected
     from kiosk.ui.app import KioskApp
     from kiosk.ui.scripted import Sequencer
 
     report = ScreenshotReport()
     workdir = Path(tempfile.mkdtemp(prefix="kiosk-shots-"))
-    services = compose_demo(workdir / "demo.sqlite", camera=False, printing=True)
-    expected = demo_expected(workdir / "demo.sqlite")
+    services, expected = demo(workdir / "demo.sqlite")
     samples = _verdict_samples(services, expected)
     app = KioskApp(services)
     app.camera = StillCamera(expected[0][0])

@@ -320,6 +320,20 @@ class SqlTicketStore:
     def count(self, conn: Connection) -> int:
         return int(conn.execute(select(func.count()).select_from(t.tickets)).scalar_one())
 
+    def code_owners(self, conn: Connection) -> dict[str | None, int]:
+        """code → ticket id of every ticket (an import refuses a code that another ticket already has)."""
+        return dict(conn.execute(select(t.tickets.c.code, t.tickets.c.ticket_id)).tuples().all())
+
+    def newest_printable(self, conn: Connection) -> TicketRecord | None:
+        """A ticket worth a label preview: the newest sold one, else any with a code and a performance."""
+        row = conn.execute(
+            select(t.tickets)
+            .where(t.tickets.c.code.is_not(None), t.tickets.c.performance_id.is_not(None))
+            .order_by((t.tickets.c.source == "sale").desc())
+            .limit(1)
+        ).first()
+        return _ticket(row) if row else None
+
 
 class SqlOutboxStore:
     """The transactional outbox: appended with the business rows, drained in `seq` order by the sync agent."""
