@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -12,15 +13,19 @@ from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.domain.catalog import Catalog
 from kiosk.domain.model import Direction
 from kiosk.domain.wedge import WedgeParser
+from kiosk.services.kiosk_status import DoorCounters, SyncView
+from kiosk.services.scanner_pipeline import ScanEvent
+from kiosk.services.scanning import ScanResult
 from kiosk.ui import presenters
 
 log = logging.getLogger(__name__)
 PREVIEW_FPS = 15
 
 
-class DoorScreen(Screen):
+class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     gate = StringProperty("")
     direction = StringProperty("entry")
     allow_exit = BooleanProperty(False)
@@ -39,46 +44,47 @@ class DoorScreen(Screen):
     v_detail = StringProperty("")
     v_tariff = StringProperty("")
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.app = App.get_running_app()
         self.gate = self.app.services.gate
-        self._catalog = None
-        self._hide_event = None
-        self._texture = None
+        self._catalog: Catalog | None = None
+        self._sync: SyncView | None = None
+        self._hide_event: Any = None  # Kivy ClockEvent
+        self._texture: Any = None  # Kivy Texture
         self._frame_seq = -1
         self.frames_shown = 0
         self.scans_shown = 0
-        self.last_result = None
+        self.last_result: ScanResult | None = None
         self._wedge = WedgeParser()
-        self._preview_event = None
+        self._preview_event: Any = None  # Kivy ClockEvent
         self.app.bind(lang=lambda *_: self._relabel())
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
-    def on_enter(self, *_):
+    def on_enter(self, *_: object) -> None:
         self._preview_event = Clock.schedule_interval(self._update_preview, 1 / PREVIEW_FPS)
         Window.bind(on_textinput=self._on_textinput, on_key_down=self._on_key_down)
         self.refresh_status()
 
-    def on_leave(self, *_):
+    def on_leave(self, *_: object) -> None:
         if self._preview_event is not None:
             self._preview_event.cancel()
         Window.unbind(on_textinput=self._on_textinput, on_key_down=self._on_key_down)
 
-    def refresh_status(self):
+    def refresh_status(self) -> None:
         services = self.app.services
         status = services.status
         if status is None:
             return
         now = services.clock()
 
-        def work():
+        def work() -> tuple[DoorCounters, SyncView, bool, Catalog]:
             catalog = status.catalog()
             return status.door_counters(now), status.sync(), catalog.list_for_gate(services.gate).allow_exit, catalog
 
         self.app.worker.submit(work, done=self._show_status)
 
-    def _show_status(self, result):
+    def _show_status(self, result: tuple[DoorCounters, SyncView, bool, Catalog]) -> None:
         counters, sync, allow_exit, self._catalog = result
         self.admitted, self.inside = counters.admitted_today, counters.inside_now
         self._sync = sync
@@ -87,8 +93,8 @@ class DoorScreen(Screen):
             self.direction = "entry"
         self._relabel()
 
-    def _relabel(self):
-        sync = getattr(self, "_sync", None)
+    def _relabel(self) -> None:
+        sync = self._sync
         if sync is not None:
             now = self.app.services.clock()
             badge = presenters.badge_view(sync.online, sync.data_age(now), sync.stale(now), self.app.tr, self.app.lang)
@@ -97,16 +103,17 @@ class DoorScreen(Screen):
             self.last_text = self._summary(self.last_result)
 
     # ---- camera ----------------------------------------------------------------------------------------------
-    def camera_scan(self, event) -> None:
+    def camera_scan(self, event: ScanEvent) -> None:
         """Called on the scanner pipeline's thread for every new scan (already recorded): show it on ours."""
         if self.app.camera is not None:
             self.app.camera.note_code(event.code)
-        if event.result is not None:
-            Clock.schedule_once(lambda _dt: self.show_result(event.result), 0)
+        result = event.result
+        if result is not None:
+            Clock.schedule_once(lambda _dt: self.show_result(result), 0)
         else:
             log.error("camera scan failed: %s", event.error)
 
-    def _update_preview(self, _dt):
+    def _update_preview(self, _dt: float) -> None:
         camera = self.app.camera
         if camera is None:
             return
@@ -125,13 +132,14 @@ class DoorScreen(Screen):
         self.has_frames = True
 
     # ---- scans -----------------------------------------------------------------------------------------------
-    def _scan(self, text):
+    def _scan(self, text: str) -> ScanResult | None:
         scanning = self.app.services.scanning
         try:
-            return scanning.scan(text, self.gate, Direction(self.direction))
+            result: ScanResult = scanning.scan(text, self.gate, Direction(self.direction))
         except Exception:
             log.exception("scan failed")
             return None
+        return result
 
     def submit_code(self, text: str) -> None:
         """A code from the keypad or the USB scanner: scan it in a worker, show the verdict when done."""
@@ -140,7 +148,7 @@ class DoorScreen(Screen):
             return
         self.app.worker.submit(self._scan, text, done=self.show_result)
 
-    def show_result(self, result) -> None:
+    def show_result(self, result: ScanResult | None) -> None:
         # A repeat within the debounce window (the same code typed or scanned twice quickly) carries the first
         # verdict and wrote nothing: show it again, so a second try is never met with silence.
         if result is None:
@@ -159,16 +167,15 @@ class DoorScreen(Screen):
         self._hide_event = Clock.schedule_once(lambda _dt: self.hide_verdict(), view.seconds)
         self.refresh_status()
 
-    def _catalog_for_view(self):
+    def _catalog_for_view(self) -> Catalog | None:
         return self._catalog
 
-    def _summary(self, result) -> str:
+    def _summary(self, result: ScanResult) -> str:
         view = presenters.verdict_view(result.verdict, self.app.tr, self.app.lang)
         from kiosk.ui import i18n
 
-        return self.app.tr("Last scan {time}: {title}", self.app.lang).format(
-            time=i18n.time_of(result.scanned_at, self.app.lang), title=view.title
-        )
+        text: str = self.app.tr("Last scan {time}: {title}", self.app.lang)
+        return text.format(time=i18n.time_of(result.scanned_at, self.app.lang), title=view.title)
 
     def hide_verdict(self) -> None:
         self.verdict_visible = False
@@ -184,21 +191,21 @@ class DoorScreen(Screen):
             self.app.camera.set_direction(self.gate, direction)
 
     # ---- keypad ----------------------------------------------------------------------------------------------
-    def open_keypad(self):
+    def open_keypad(self) -> None:
         self.ids.code_keys.clear()
         self.keypad_open = True
 
-    def close_keypad(self):
+    def close_keypad(self) -> None:
         self.keypad_open = False
         self.ids.code_keys.clear()
 
-    def submit_typed(self):
+    def submit_typed(self) -> None:
         text = self.ids.code_keys.value
         self.close_keypad()
         self.submit_code(text)
 
     # ---- USB keyboard-wedge scanner --------------------------------------------------------------------------
-    def _on_textinput(self, _window, text):
+    def _on_textinput(self, _window: object, text: str) -> bool:
         if self.manager is None or self.manager.current != self.name or self.keypad_open:
             return False
         now = time.monotonic()
@@ -206,7 +213,7 @@ class DoorScreen(Screen):
             self._wedge.key(ch, now)
         return True
 
-    def _on_key_down(self, _window, key, *_args):
+    def _on_key_down(self, _window: object, key: int, *_args: object) -> bool:
         if key not in (13, 271):  # Enter / keypad Enter end a scanner burst
             return False
         if self.manager is None or self.manager.current != self.name or self.keypad_open:

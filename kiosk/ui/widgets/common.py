@@ -7,6 +7,8 @@ allowed font does not fit; the screenshot run and the tests read it in every lan
 
 from __future__ import annotations
 
+from typing import Any
+
 from kivy.clock import Clock
 from kivy.metrics import mm
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty
@@ -60,29 +62,29 @@ def fit_font(label: Label) -> None:
     label.text_size = (inner_w, label.height)
 
 
-class FitLabel(Label):
+class FitLabel(Label):  # type: ignore[misc]  # Kivy has no type stubs
     """A label that wraps inside its box and lowers its font size (down to `min_font`) until the text fits."""
 
     base_font = NumericProperty(28)
     min_font = NumericProperty(12)
     overflows = BooleanProperty(False)
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._pending = None
+        self._pending: object | None = None
         self.bind(size=self._refit, text=self._refit, base_font=self._refit, bold=self._refit)
         self._refit()
 
-    def _refit(self, *_):
+    def _refit(self, *_: object) -> None:
         if self._pending is None:
             self._pending = Clock.schedule_once(self._fit, 0)
 
-    def _fit(self, *_):
+    def _fit(self, *_: object) -> None:
         self._pending = None
         fit_font(self)
 
 
-class TouchButton(Button):
+class TouchButton(Button):  # type: ignore[misc]  # Kivy has no type stubs
     """A button at least TOUCH_MIN on both sides, whose caption shrinks to fit like FitLabel."""
 
     base_font = NumericProperty(26)
@@ -90,26 +92,26 @@ class TouchButton(Button):
     overflows = BooleanProperty(False)
     tone = ColorProperty((0.22, 0.25, 0.3, 1))
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.background_normal = ""
         self.background_down = ""
         self.background_disabled_normal = ""
         self.halign = "center"
         self.valign = "middle"
-        self._pending = None
+        self._pending: object | None = None
         self.bind(size=self._refit, text=self._refit, base_font=self._refit, tone=self._tone, disabled=self._tone)
         self._tone()
         self._refit()
 
-    def _tone(self, *_):
+    def _tone(self, *_: object) -> None:
         r, g, b, a = self.tone
         self.background_color = (r, g, b, a * (0.35 if self.disabled else 1))
 
-    def _refit(self, *_):
+    def _refit(self, *_: object) -> None:
         if self._pending is None:
             self._pending = Clock.schedule_once(self._fit, 0)
 
-    def _fit(self, *_):
+    def _fit(self, *_: object) -> None:
         self._pending = None
         fit_font(self)

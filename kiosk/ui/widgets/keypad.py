@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.gridlayout import GridLayout
 
@@ -13,7 +15,7 @@ DIGIT_KEYS = "123456789.0"
 PIN_KEYS = "1234567890"
 
 
-class Keypad(GridLayout):
+class Keypad(GridLayout):  # type: ignore[misc]  # Kivy has no type stubs
     """Appends the pressed key to `value`; ⌫ removes the last one. `max_length` bounds what can be typed."""
 
     value = StringProperty("")
@@ -21,13 +23,13 @@ class Keypad(GridLayout):
     max_length = NumericProperty(40)
     masked = BooleanProperty(False)
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spacing = 6
         self.bind(keys=self._build)
         self._build()
 
-    def _build(self, *_):
+    def _build(self, *_: object) -> None:
         self.clear_widgets()
         for key in [*self.keys, "back"]:
             label = "<" if key == "back" else key
@@ -36,7 +38,7 @@ class Keypad(GridLayout):
             btn.bind(on_release=self._press)
             self.add_widget(btn)
 
-    def _press(self, btn):
+    def _press(self, btn: TouchButton) -> None:
         if btn.key == "back":
             self.value = self.value[:-1]
         elif len(self.value) < self.max_length:
@@ -44,5 +46,5 @@ class Keypad(GridLayout):
                 return
             self.value += btn.key
 
-    def clear(self):
+    def clear(self) -> None:
         self.value = ""

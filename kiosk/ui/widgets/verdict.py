@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from kivy.graphics import Color, Ellipse, Line, Mesh, Rectangle
 from kivy.properties import ColorProperty, StringProperty
@@ -26,17 +27,17 @@ def _fan(points: list[float], cx: float, cy: float) -> tuple[list[float], list[i
     return vertices, indices
 
 
-class VerdictShape(Widget):
+class VerdictShape(Widget):  # type: ignore[misc]  # Kivy has no type stubs
     """White symbol on the verdict colour: circle+tick (ok), triangle+! (warn), octagon+X (stop), arrow (exit)."""
 
     shape = StringProperty("circle_check")
     colour = ColorProperty((0, 0.62, 0.45, 1))
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.bind(pos=self._draw, size=self._draw, shape=self._draw, colour=self._draw)
 
-    def _draw(self, *_):
+    def _draw(self, *_: object) -> None:
         self.canvas.clear()
         cx, cy = self.center
         r = min(self.width, self.height) / 2 * 0.95
