@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,9 @@ from tests.ui.conftest import run_driver
 pytestmark = pytest.mark.ui
 
 
-def test_scan_flow_with_touches_and_wedge(kivy_env: dict[str, str], tmp_path: Path) -> None:
-    seen = run_driver(kivy_env, "door", tmp_path)
+@pytest.mark.all_dates
+def test_scan_flow_with_touches_and_wedge(kivy_env: dict[str, str], tmp_path: Path, frozen_now: datetime) -> None:
+    seen = run_driver(kivy_env, "door", tmp_path, "--now", frozen_now.isoformat())
     code = seen["code"]
     assert seen["lang"] == "fr" and "Présentez le code du billet à la caméra" in seen["start_texts"]
     assert seen["keypad_open"] and seen["typed"] == code
