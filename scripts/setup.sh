@@ -11,13 +11,25 @@ venv="$here/.venv"
 python=${PYTHON:-python3}
 
 # Debian packages: libzbar0 (pyzbar), mosquitto (test broker, venue broker), Xvfb + Mesa (a real Kivy window
-# without a screen), systemd (systemd-analyze verify of our units), gettext (msgfmt for translators).
-apt_packages=(libzbar0 mosquitto xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 libgles2 systemd gettext
-              python3-venv cage xwayland)
+# without a screen), systemd (systemd-analyze verify of our units) with procps and man-db (verify runs /bin/kill
+# and man for the units' ExecStop/Documentation checks), gettext (msgfmt for translators), cage + xwayland (the
+# UI session), postgresql (server binaries: the tests initdb their own cluster, see tests/fixtures/postgres.py).
+apt_packages=(libzbar0 mosquitto xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 libgles2 systemd procps man-db
+              gettext python3-venv cage xwayland postgresql)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
         echo "setup: need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+
+# Debian's postgresql package creates and starts a "main" cluster on port 5432. The tests never use it (they start
+# their own server on a free port), so on a machine without PostgreSQL none is created: no server runs that nobody
+# asked for. An existing installation is left as it is; `pg_createcluster 15 main --start` makes one later.
+skip_main_cluster() {
+    if dpkg-query -W -f='${Status}' postgresql-common 2>/dev/null | grep -q "install ok installed"; then return; fi
+    as_root mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false  # scripts/setup.sh: the kiosk tests start their own server" |
+        as_root tee /etc/postgresql-common/createcluster.d/kiosk-no-main-cluster.conf >/dev/null
 }
 
 install_system_packages() {
@@ -27,6 +39,7 @@ install_system_packages() {
     done
     if [ ${#missing[@]} -gt 0 ]; then
         echo "setup: installing Debian packages: ${missing[*]}"
+        skip_main_cluster
         as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi

@@ -1,5 +1,5 @@
-"""Shared fixtures: the fixed instants tests run at, a fresh demo store built for one of them; broker, printer and
-display fixtures are plugins.
+"""Shared fixtures: the fixed instants tests run at, a fresh demo store built for one of them; broker, printer,
+display and postgres fixtures are plugins.
 
 No test may read the real clock. `frozen_now` is DEMO_NOW by default; a test or module marked
 `@pytest.mark.all_dates` runs once per instant of FROZEN_INSTANTS (a Sunday, both Zurich DST switch days, New
@@ -18,7 +18,12 @@ from kiosk.adapters.store.engine import Store, open_store
 from kiosk.demo.venue import DemoVenue, build_demo_venue, install_demo_venue
 from kiosk.domain.timeutil import VENUE_TZ
 
-pytest_plugins = ["tests.fixtures.broker", "tests.fixtures.printer", "tests.fixtures.display"]
+pytest_plugins = [
+    "tests.fixtures.broker",
+    "tests.fixtures.printer",
+    "tests.fixtures.display",
+    "tests.fixtures.postgres",
+]
 
 # A Saturday evening in Neuchâtel (19:00 local); demo performances are placed around it.
 DEMO_NOW = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)

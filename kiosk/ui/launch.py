@@ -5,9 +5,18 @@ Kivy reads its environment and config when first imported, so this runs before a
 
 from __future__ import annotations
 
+import ctypes
 import os
+import pwd
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kiosk.domain.errors import KioskError
+
+if TYPE_CHECKING:
+    from kiosk.compose import AppServices
 
 WINDOW_SIZE = (1280, 800)  # the 10.1" 1280×800 panels the kiosks use
 # glibc mallopt parameters (malloc.h)
@@ -15,9 +24,7 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
 MMAP_THRESHOLD = 128 * 1024
 
 
-def _libc():
-    import ctypes
-
+def _libc() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL("libc.so.6")
     except OSError:
@@ -48,7 +55,36 @@ def release_freed_memory() -> None:
         libc.malloc_trim(0)
 
 
+class SessionError(KioskError):
+    """The graphical session cannot give this process a window (say why, instead of SDL's "x11 not available")."""
+
+    reason = "ui_session"
+
+
+def check_session(
+    environ: Mapping[str, str] = os.environ, uid: int | None = None, lookup: Callable[[int], object] = pwd.getpwuid
+) -> None:
+    """Inside cage, refuse early and clearly when Xwayland would turn this process away.
+
+    Kivy's SDL2 wheels have no Wayland backend, so in cage the app is an X client of the Xwayland that cage starts.
+    That Xwayland writes no cookie: it admits the local user *by name* (server-interpreted `localuser:NAME`, the
+    name of its own uid). A uid with no passwd entry therefore gets "Authorization required" and SDL reports
+    "wayland,x11 not available". The unit runs as the `kiosk` user (systemd/kiosk.sysusers), which has a name.
+    """
+    if not (environ.get("WAYLAND_DISPLAY") and environ.get("DISPLAY")):
+        return  # not under a Wayland compositor with Xwayland: nothing to check
+    uid = os.getuid() if uid is None else uid
+    try:
+        lookup(uid)
+    except KeyError:
+        raise SessionError(
+            f"uid {uid} has no user name (no passwd entry): Xwayland admits only its own user by name, so the app "
+            "would get no window; run the UI session as a named user (kiosk-ui.service: User=kiosk)"
+        ) from None
+
+
 def prepare_kivy(*, fullscreen: bool = False, size: tuple[int, int] = WINDOW_SIZE, verbose: bool = False) -> None:
+    check_session()
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     if not verbose:
@@ -67,7 +103,7 @@ def prepare_kivy(*, fullscreen: bool = False, size: tuple[int, int] = WINDOW_SIZ
     Config.set("kivy", "exit_on_escape", "0")  # a wedge scanner or a keyboard must not close the kiosk
 
 
-def run(services) -> int:
+def run(services: AppServices) -> int:
     prepare_kivy(fullscreen=services.fullscreen)
     from kiosk.ui.app import KioskApp
 

@@ -1,26 +1,55 @@
-"""A private Xvfb display (1280×800×24) for headless runs: `kiosk screenshots`, the UI tests, the UI bench."""
+"""A private Xvfb display (1280×800×24) for headless runs: `kiosk screenshots`, the UI tests, the UI bench.
+
+The server picks its own display number (`-displayfd`): X tries each number in turn, skips any whose lock file or
+socket (in /tmp/.X11-unix or the abstract namespace, which another mount namespace can hold without a trace in our
+/tmp) is taken, and writes the one it got to the pipe we gave it. Choosing the number ourselves raced with every
+other X server starting at the same time.
+"""
 
 from __future__ import annotations
 
 import os
+import selectors
 import shutil
 import subprocess
+import tempfile
 import time
-from pathlib import Path
+
+from kiosk.domain.errors import KioskError
 
 SCREEN = "1280x800x24"
-X11_SOCKETS = Path("/tmp/.X11-unix")  # noqa: S108 - where every X server puts its socket; not our temp file
 
 
-class XvfbMissing(RuntimeError):
+class XvfbMissing(KioskError):
     """Xvfb is not installed (Debian package `xvfb`, installed by scripts/setup.sh)."""
 
+    reason = "xvfb_missing"
 
-def _free_display() -> int:
-    for n in range(90, 400):
-        if not (X11_SOCKETS / f"X{n}").exists() and not (X11_SOCKETS.parent / f".X{n}-lock").exists():
-            return n
-    raise RuntimeError("no free X display number between :90 and :399")
+
+class XvfbFailed(KioskError):
+    """Xvfb exited or did not report a display in time."""
+
+    reason = "xvfb_failed"
+
+
+def _read_display(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> str:
+    """The display number Xvfb writes (then a newline) to the -displayfd pipe, once it listens."""
+    got = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while not got.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                break
+            chunk = os.read(fd, 32)
+            if not chunk:  # the server closed the pipe: it exited
+                break
+            got += chunk
+    if not got.endswith(b"\n"):
+        proc.poll()
+        return ""
+    return ":" + got.decode().strip()
 
 
 class Xvfb:
@@ -35,24 +64,27 @@ class Xvfb:
         exe = shutil.which("Xvfb")
         if exe is None:
             raise XvfbMissing("Xvfb is not installed (apt-get install xvfb, or run scripts/setup.sh deps)")
-        for _attempt in range(5):
-            n = _free_display()
-            proc = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
-                [exe, f":{n}", "-screen", "0", self.screen, "-nolisten", "tcp", "-noreset"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if (X11_SOCKETS / f"X{n}").exists():
-                    self.proc, self.display = proc, f":{n}"
-                    return self.display
-                if proc.poll() is not None:
-                    break  # lost a race for this display number; try the next
-                time.sleep(0.05)
-            proc.kill()
-            proc.wait()
-        raise RuntimeError("Xvfb did not start")
+        read_fd, write_fd = os.pipe()
+        with tempfile.TemporaryFile() as errors:
+            try:
+                proc = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+                    [exe, "-displayfd", str(write_fd), "-screen", "0", self.screen, "-nolisten", "tcp", "-noreset"],
+                    pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=errors,
+                )  # fmt: skip
+            finally:
+                os.close(write_fd)
+            try:
+                display = _read_display(read_fd, proc, timeout)
+            finally:
+                os.close(read_fd)
+            if not display:
+                proc.kill()
+                proc.wait()
+                errors.seek(0)
+                tail = errors.read()[-1500:].decode(errors="replace").strip()
+                raise XvfbFailed(f"Xvfb did not report a display within {timeout:g}s (exit {proc.returncode}): {tail}")
+        self.proc, self.display = proc, display
+        return display
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -4,15 +4,21 @@ with the code; the venue broker drop-in; the UI session (cage) really gives Kivy
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from firmware_config.identity import DEVICE_FILE, IDENTITY_DIR
+from kiosk.ui.launch import SessionError, check_session
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = ("kiosk-firstboot.service", "kiosk-sync.service", "kiosk-ui.service")
@@ -134,7 +140,10 @@ def test_broker_drop_in_verifies_on_debians_mosquitto_unit(installed: Path, tmp_
     assert "zz-bad.conf" in bad.stderr
 
 
+# The unit's ExecStart shape: the session's launcher (kiosk.ui.launch) prepares Kivy, then the app opens its window.
 KIVY_PROBE = """
+from kiosk.ui.launch import prepare_kivy
+prepare_kivy()
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
@@ -149,28 +158,103 @@ Probe().run()
 """
 
 
-@pytest.mark.ui
-def test_ui_session_gives_kivy_a_window_inside_cage(tmp_path: Path) -> None:
-    """The kiosk-ui unit's ExecStart shape: cage -d -s -- python (Kivy), with cage's headless backend for CI."""
+@dataclass
+class SessionUser:
+    """How the test becomes a named, unprivileged user, as the unit's User=kiosk (cage refuses root).
+
+    As root: `nobody` (in every Debian root; what matters to Xwayland is that the uid has a name), either for real
+    (Popen user=, works in a chroot) or, when nobody cannot read this interpreter (a Python under /root), as
+    nobody's uid in a user namespace. Not root: the current user as is.
+    """
+
+    prefix: tuple[str, ...] = ()
+    popen: dict[str, Any] = field(default_factory=dict)
+    owner: tuple[int, int] | None = None  # who must own the session's folders
+
+    @classmethod
+    def pick(cls) -> SessionUser:
+        if os.geteuid() != 0:
+            return cls()
+        nobody = pwd.getpwnam("nobody")
+        real = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+        check = [sys.executable, "-c", "import kivy, kiosk.ui.launch"]
+        try:
+            ok = subprocess.run(check, env={"PYTHONPATH": str(REPO)}, cwd="/", capture_output=True, check=False, **real)
+        except PermissionError:  # the interpreter itself is out of nobody's reach
+            ok = None
+        if ok is not None and ok.returncode == 0:
+            return cls(popen=real, owner=(nobody.pw_uid, nobody.pw_gid))
+        return cls(prefix=userns(nobody.pw_uid, nobody.pw_gid))
+
+
+def userns(uid: int, gid: int) -> tuple[str, ...]:
+    return ("unshare", "--user", f"--map-user={uid}", f"--map-group={gid}")
+
+
+@pytest.fixture
+def session_dir() -> Iterator[Path]:
+    """A fresh folder for the session's runtime dir and files (pytest's tmp dir is under a 0700 root folder)."""
+    folder = Path(tempfile.mkdtemp(prefix="kiosk-cage-"))
+    (folder / "run").mkdir(mode=0o700)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_in_cage(folder: Path, user: SessionUser) -> subprocess.CompletedProcess[str]:
     cage, xwayland = shutil.which("cage"), shutil.which("Xwayland")
     if cage is None or xwayland is None:
         pytest.fail("cage and Xwayland are needed by kiosk-ui.service: scripts/setup.sh installs them")
     text = (REPO / "systemd/kiosk-ui.service").read_text()
     env_line = next(line for line in text.splitlines() if line.startswith("Environment="))
     unit_env = dict(item.split("=", 1) for item in env_line.removeprefix("Environment=").split())
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
-    script = tmp_path / "probe.py"
+    script = folder / "probe.py"
     script.write_text(KIVY_PROBE)
+    script.chmod(0o644)
+    if user.owner is not None:
+        for path in (folder, folder / "run"):
+            os.chown(path, *user.owner)
     env = {
-        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(runtime),
-        "KIVY_HOME": str(tmp_path / "kivy"), "WLR_BACKENDS": "headless", "WLR_LIBINPUT_NO_DEVICES": "1",
-        "WLR_RENDERER": "pixman", **unit_env,
+        "PATH": "/usr/bin:/bin", "HOME": str(folder), "XDG_RUNTIME_DIR": str(folder / "run"),
+        "KIVY_HOME": str(folder / "kivy"), "PYTHONPATH": str(REPO), "WLR_BACKENDS": "headless",
+        "WLR_LIBINPUT_NO_DEVICES": "1", "WLR_RENDERER": "pixman", **unit_env,
     }  # fmt: skip
-    command = [cage, "-d", "-s", "--", sys.executable, str(script)]
-    if os.geteuid() == 0:  # cage refuses to run as root, as the unit never does (User=kiosk)
-        command = ["unshare", "--user", "--map-user=1000", "--map-group=1000", *command]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90, check=False)
+    command = [*user.prefix, cage, "-d", "-s", "--", sys.executable, str(script)]
+    return subprocess.run(
+        command, env=env, cwd=folder, capture_output=True, text=True, timeout=90, check=False, **user.popen
+    )
+
+
+@pytest.mark.ui
+def test_ui_session_gives_kivy_a_window_inside_cage(session_dir: Path) -> None:
+    """cage -d -s -- python (Kivy) as a named unprivileged user, with cage's headless backend for CI."""
+    done = run_in_cage(session_dir, SessionUser.pick())
     assert "WINDOW" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
     width, height = (int(x) for x in done.stdout.split("WINDOW", 1)[1].split()[:2])
     assert width > 0 and height > 0
+
+
+def _unnamed_uid() -> int:
+    return next(uid for uid in range(40000, 60000) if uid not in {p.pw_uid for p in pwd.getpwall()})
+
+
+@pytest.mark.ui
+def test_ui_session_as_a_uid_without_a_name_says_why_it_gets_no_window(session_dir: Path) -> None:
+    """Xwayland admits only its own user by name: the launcher says so instead of SDL's "x11 not available"."""
+    uid = _unnamed_uid()
+    if os.geteuid() != 0:
+        pytest.skip("needs root to map an unnamed uid")
+    probe = subprocess.run([*userns(uid, uid), "true"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:  # a chroot, or user namespaces disabled
+        pytest.skip(f"cannot make a user namespace here: {probe.stderr.strip()}")
+    done = run_in_cage(session_dir, SessionUser(prefix=userns(uid, uid)))
+    assert "WINDOW" not in done.stdout
+    assert f"uid {uid} has no user name" in done.stderr, done.stderr[-3000:]
+
+
+def test_session_check_refuses_only_an_unnamed_uid_under_xwayland() -> None:
+    cage_env = {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}
+    with pytest.raises(SessionError) as caught:
+        check_session(cage_env, uid=_unnamed_uid())
+    assert caught.value.reason == "ui_session"
+    check_session(cage_env, uid=pwd.getpwnam("nobody").pw_uid)  # named: fine
+    check_session({"DISPLAY": ":0"}, uid=_unnamed_uid())  # plain X (Xvfb, a desktop): not Xwayland's rule

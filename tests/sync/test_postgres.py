@@ -1,6 +1,6 @@
-"""Central on PostgreSQL (by URL): a uniquely named database on 127.0.0.1:5432, dropped afterwards.
+"""Central on PostgreSQL (by URL): the suite's own server (tests/fixtures/postgres.py), one database per test.
 
-Skips with the reason when no server answers (a fresh CI machine has none unless the project starts one).
+Never the machine's server on 5432: `pg_url` comes from a cluster initdb'd into a temp dir on a free port.
 """
 
 from __future__ import annotations
@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,28 +17,25 @@ from sqlalchemy import func, select
 from sync_agent.central import ingest
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import open_central_db
+from tests.fixtures.postgres import PostgresServer
 from tests.sync.conftest import VENV_BIN, open_device_store, outbox_ids, pending, queue_events, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.broker]
-SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(
-            "host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True, connect_timeout=2
-        )
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server answers on 127.0.0.1:5432 (user postgres, database test): {exc}")
-    name = f"kiosk_sync_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+def test_the_suite_runs_its_own_server_not_the_machines(postgres_server: PostgresServer, pg_url: str) -> None:
+    """The URL points at the fixture's cluster: its port (never 5432), its data directory, its socket dir."""
+    import psycopg
+
+    assert postgres_server.port != 5432 and f":{postgres_server.port}/" in pg_url
+    conninfo = f"host={postgres_server.host} port={postgres_server.port} user=postgres dbname=postgres"
+    with psycopg.connect(conninfo) as conn:
+        data_dir, sockets = (
+            conn.execute("SELECT current_setting('data_directory'), current_setting('unix_socket_directories')")
+        ).fetchone() or ("", "")
+    assert Path(data_dir) == postgres_server.data_dir
+    assert Path(sockets) == postgres_server.socket_dir
+    assert (postgres_server.socket_dir / f".s.PGSQL.{postgres_server.port}").is_socket()
 
 
 def test_central_on_postgresql_stores_once_and_finds_incidents(
