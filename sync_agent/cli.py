@@ -1,4 +1,9 @@
-"""`kiosk-sync`: the device's MQTT agent. Flags override the config file (`--config`, firmware_config's loader)."""
+"""`kiosk-sync`: the device's MQTT agent. Flags override the config file (`--config`, firmware_config's loader).
+
+The agent runs only as the store's own device (`kiosk.adapters.store.identity`): a store made before identities
+existed is claimed by its first start; flags or a config naming another device or venue stop it at once.
+`kiosk-sync dead-letters list|requeue`: what central rejected, for technicians (`sync_agent.dead_letter_cmds`).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from kiosk.adapters.store.engine import Store
 from sync_agent.agent import AgentSettings, SyncAgent
 from sync_agent.mqtt import BrokerSettings
 from sync_agent.signing import Verifier, load_public_keys
@@ -25,7 +31,11 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kiosk-sync", description="Device sync agent: outbox → central, inbound data.")
+    p = argparse.ArgumentParser(
+        prog="kiosk-sync",
+        description="Device sync agent: outbox → central, inbound data.",
+        epilog="Technicians: `kiosk-sync dead-letters list|requeue --help` for the events central rejected.",
+    )
     p.add_argument("--config", type=Path, help="device config file (firmware_config); flags override it")
     p.add_argument("--db", type=Path, help="device SQLite store")
     p.add_argument("--broker", help="mqtt://HOST:PORT or mqtts://HOST:PORT")
@@ -69,13 +79,11 @@ def _retention_days(text: str) -> float:
 
 def show_status(db: Path, state_dir: Path | None = None) -> int:
     """What a technician asks first: online? how much is waiting, since when? what was rejected?"""
-    from datetime import UTC, datetime
-
-    from sqlalchemy import select
-
     from firmware_config.clock import last_central_time
-    from kiosk.adapters.store import tables as t
+    from kiosk.adapters.store.dead_letters import list_dead_letters
     from kiosk.adapters.store.engine import open_store
+    from kiosk.adapters.store.identity import read_identity
+    from kiosk.domain.clock import system_clock
     from kiosk.domain.timeutil import iso
     from sync_agent.status import inbound_counts, read_status
 
@@ -84,11 +92,15 @@ def show_status(db: Path, state_dir: Path | None = None) -> int:
         with store.read() as conn:
             status = read_status(conn)
             counts = inbound_counts(conn)
-            dead = conn.execute(select(t.dead_letters.c.event_id, t.dead_letters.c.reason).limit(20)).all()
+            dead = list_dead_letters(conn, limit=20)
+            identity = read_identity(conn)
     finally:
         store.close()
-    now = datetime.now(UTC)
+    now = system_clock()
     out: dict[str, Any] = {"status": None, "inbound": {f"{k}/{o}": n for (k, o), n in sorted(counts.items())}}
+    out["identity"] = (
+        {"device_id": identity.device_id, "venue_id": identity.venue_id, "role": identity.role} if identity else None
+    )
     if status is not None:
         out["status"] = {
             "online": status.online,
@@ -101,7 +113,7 @@ def show_status(db: Path, state_dir: Path | None = None) -> int:
             "text": status.text,
             "updated_at": iso(status.updated_at),
         }
-    out["dead_letters"] = [{"event_id": e, "reason": r} for e, r in dead]
+    out["dead_letters"] = [{"event_id": d.event_id, "reason": d.reason} for d in dead]
     if state_dir is not None:  # the last time seen from central (signed acks, commands), as the self-test reads it
         central = last_central_time(state_dir)
         out["central_time"] = iso(central) if central else None
@@ -186,10 +198,30 @@ def resolve(args: argparse.Namespace) -> tuple[Path, AgentSettings, Path]:
     return Path(base["db"]), settings, Path(base["central_key"])
 
 
+def claim_or_refuse(store: Store, settings: AgentSettings, args: argparse.Namespace) -> None:
+    """Run only as the store's device: claim an unclaimed store, refuse another device or venue (IdentityError)."""
+    from kiosk.adapters.store.identity import claim_store, store_identity_of
+    from kiosk.domain.clock import system_clock
+
+    named_by = "--device/--venue" if args.device or args.venue else f"the config {args.config}"
+    before = store_identity_of(store)
+    identity = claim_store(
+        store, settings.device, settings.venue, now=system_clock(), claimed_by="kiosk-sync", named_by=named_by
+    )
+    if before is None:
+        logging.getLogger("kiosk.sync").info("store %s claimed for %s", store.path, identity.describe())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["dead-letters"]:
+        from sync_agent.dead_letter_cmds import main as dead_letters_main
+
+        return dead_letters_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from kiosk.adapters.store.engine import StoreError, open_store
+    from kiosk.adapters.store.identity import IdentityError
 
     if args.show_status:
         try:
@@ -206,6 +238,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         verifier = Verifier(load_public_keys(key_file))
         store = open_store(db)
     except (UsageError, StoreError, OSError, ValueError) as exc:
+        print(f"kiosk-sync: {exc}", file=sys.stderr)
+        return 2
+    try:
+        claim_or_refuse(store, settings, args)
+    except (IdentityError, StoreError) as exc:
+        store.close()
         print(f"kiosk-sync: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()

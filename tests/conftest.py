@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.adapters.store.engine import Store, open_store
+from kiosk.adapters.store.identity import claim_store
 from kiosk.demo.venue import DemoVenue, build_demo_venue, install_demo_venue
 from kiosk.domain.timeutil import VENUE_TZ
 
@@ -71,6 +72,7 @@ def db_path(tmp_path: Path) -> Path:
 def demo_venue(db_path: Path, frozen_now: datetime) -> Iterator[tuple[Store, DemoVenue]]:
     """A real SQLite file holding the demo venue with 50 list tickets, built for `frozen_now`."""
     store = open_store(db_path, create=True)
+    claim_store(store, "door-a", "lac", now=frozen_now, claimed_by="demo-data", role="both")  # as `kiosk demo-data`
     venue = build_demo_venue(frozen_now, 50, seed=3)
     install_demo_venue(store, venue, db_path.with_name("keys.json"), frozen_now)
     yield store, venue

@@ -7,13 +7,14 @@ import argparse
 import os
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.adapters.store.engine import StoreError, open_store
+from kiosk.adapters.store.identity import IdentityError, claim_store
 from kiosk.cli.output import CliError, emit
-from kiosk.cli.store_cmds import verdict_json
+from kiosk.cli.store_cmds import DEMO_DEVICE, DEMO_VENUE, verdict_json
 from kiosk.demo.venue import build_demo_venue, install_demo_venue
+from kiosk.domain.clock import system_clock
 from kiosk.services.scanning import ScanningService
 
 
@@ -59,12 +60,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_demo_headless(args: argparse.Namespace) -> int:
     db: Path = args.db or Path(tempfile.mkdtemp(prefix="kiosk-demo-")) / "demo.sqlite"
-    now = datetime.now(UTC)
+    now = system_clock()
     try:
         store = open_store(db, create=True)
+        # A --db that already belongs to another device is refused here, before anything is written.
+        identity = claim_store(store, DEMO_DEVICE, DEMO_VENUE, now=now, claimed_by="demo-data")
         venue = build_demo_venue(now, 200, seed=7)
         install_demo_venue(store, venue, None, now)
-        service = ScanningService(store, "demo-door-1")
+        service = ScanningService(store, identity.device_id)
         shown: set[str] = set()
         samples = []
         for code, expected in venue.expected:
@@ -80,7 +83,7 @@ def cmd_demo_headless(args: argparse.Namespace) -> int:
             out["expected"] = expected
             emit(out)
         store.close()
-    except StoreError as exc:
+    except (StoreError, IdentityError) as exc:
         raise CliError(str(exc)) from exc
     print(f"# demo database: {db}  (try: kiosk check --db {db} CODE)")
     return 0

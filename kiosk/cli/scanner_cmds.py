@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--source", required=True, help="video file, image folder, camera index or /dev/video path")
     p.add_argument("--gate", default="main")
     p.add_argument("--exit", action="store_true", help="record exits instead of entries")
-    p.add_argument("--device", default="kiosk-cli", help="device id recorded with each scan")
+    p.add_argument("--device", help="the store's device id (scans are recorded under it; another one is refused)")
     p.add_argument("--realtime", action="store_true", help="play a video at its frame rate (default: every frame)")
     p.add_argument("--seconds", type=float, help="stop after this long (cameras run until Ctrl-C otherwise)")
     p.add_argument("--width", type=int, default=1280)
@@ -101,6 +101,7 @@ def _timeline(fps: float | None) -> Callable[[], float]:
 def cmd_scan(args: argparse.Namespace) -> int:
     from kiosk.adapters.decoder import camera_decoder
     from kiosk.adapters.store.engine import StoreError, open_store
+    from kiosk.adapters.store.identity import IdentityError, writer_device
     from kiosk.cli.store_cmds import verdict_json
     from kiosk.domain.model import Direction
     from kiosk.services.scanner_pipeline import ScanEvent, ScannerPipeline
@@ -111,12 +112,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
         store = open_store(args.db)
     except StoreError as exc:
         raise CliError(str(exc)) from exc
+    try:
+        device = writer_device(store, args.device).device_id  # the store's own id, never a default
+    except (StoreError, IdentityError) as exc:
+        store.close()
+        raise CliError(str(exc)) from exc
     fixed_now: datetime | None = args.now
     clock = (lambda: fixed_now) if fixed_now else (lambda: datetime.now(UTC))
     # The frame tracker already turns a code held in view into one scan; a file played faster than real time
     # must not have its re-shown codes hidden by the wall-clock debounce.
     debounce = timedelta(0) if fixed_now or timeline_fps else timedelta(seconds=3)
-    service = ScanningService(store, args.device, clock=clock, debounce=debounce)
+    service = ScanningService(store, device, clock=clock, debounce=debounce)
     out_lock = threading.Lock()
 
     def on_scan(event: ScanEvent) -> None:

@@ -28,11 +28,13 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("cli")
     db, codes = d / "venue.sqlite", d / "codes.tsv"
     result = kiosk(
-        "demo-data", "--db", str(db), "--tickets", "80", "--seed", "5", "--codes-out", str(codes), "--now", NOW
-    )
+        "demo-data", "--db", str(db), "--tickets", "80", "--seed", "5", "--codes-out", str(codes), "--now", NOW,
+        "--device", "door-9", "--venue", "lac",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = lines(result.stdout)[0]
     assert summary["tickets"] == 81  # 80 list tickets and the season pass
+    assert (summary["device_id"], summary["venue_id"]) == ("door-9", "lac")
     keys = Path(str(summary["issuer_keys_file"]))
     assert keys.stat().st_mode & 0o777 == 0o600
     return db, codes
@@ -56,7 +58,7 @@ def test_check_records_exactly_as_the_ui_would(demo_db: tuple[Path, Path], tmp_p
     code = next(c for c, v in (x.split("\t") for x in codes.read_text().splitlines()) if v.strip() == "valid")
     again = lines(kiosk("check", "--db", str(db), "--now", NOW, code).stdout)[0]
     assert again["verdict"] == "already_used"
-    assert again["first_use"]["device_id"] == "kiosk-cli"  # type: ignore[index]
+    assert again["first_use"]["device_id"] == "door-9"  # type: ignore[index]  (the store's, not a default)
     out = lines(kiosk("check", "--db", str(db), "--now", NOW, "--exit", code).stdout)[0]
     assert out["verdict"] == "exit_recorded"
 
