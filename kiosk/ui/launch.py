@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from kiosk.domain.errors import KioskError
 
 if TYPE_CHECKING:
-    from kiosk.compose import AppServices
+    from kiosk.services.app_services import AppServices
 
 WINDOW_SIZE = (1280, 800)  # the 10.1" 1280×800 panels the kiosks use
 # glibc mallopt parameters (malloc.h)
