@@ -65,8 +65,8 @@ def cmd_screenshots(args: argparse.Namespace) -> int:
         print(line)
     if report.error:
         raise CliError(f"screenshots stopped: {report.error}")
-    if report.overflows:
-        for item in report.overflows:
-            print(f"overflow: {item}", file=sys.stderr)
-        raise CliError(f"{len(report.overflows)} texts do not fit their widgets (see above)")
+    if report.problems:
+        for item in report.problems:
+            print(f"problem: {item}", file=sys.stderr)
+        raise CliError(f"{len(report.problems)} problems on the screenshots (see above)")
     return 0

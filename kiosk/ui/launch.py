@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pwd
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -83,8 +84,17 @@ def check_session(
         ) from None
 
 
+def keep_real_stderr() -> None:
+    """Undo Kivy's capture of `sys.stderr` (in its default KIVY log mode it becomes a stream into Kivy's logger,
+    which without a console handler drops everything: a failing command then said nothing)."""
+    if sys.stderr is not sys.__stderr__ and type(sys.stderr).__name__ == "ProcessingStream":
+        sys.stderr = sys.__stderr__
+
+
 def prepare_kivy(*, fullscreen: bool = False, size: tuple[int, int] = WINDOW_SIZE, verbose: bool = False) -> None:
     check_session()
+    # MIXED: Kivy's handlers go on Kivy's own logger only; the root logger and sys.stderr stay ours.
+    os.environ.setdefault("KIVY_LOG_MODE", "MIXED")
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     if not verbose:
@@ -95,6 +105,7 @@ def prepare_kivy(*, fullscreen: bool = False, size: tuple[int, int] = WINDOW_SIZ
         os.environ["KIVY_HOME"] = str(home)
     from kivy.config import Config
 
+    keep_real_stderr()  # in case Kivy was imported before us, or KIVY_LOG_MODE=KIVY was set outside
     Config.set("graphics", "width", str(size[0]))
     Config.set("graphics", "height", str(size[1]))
     Config.set("graphics", "resizable", "0")

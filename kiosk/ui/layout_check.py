@@ -1,34 +1,65 @@
-"""Finds texts that do not fit their widgets on what is currently shown (used by screenshots and the UI tests)."""
+"""Checks on what is currently shown (used by screenshots and the UI tests): texts that do not fit their widgets,
+touch targets that are too small, and widgets of a screen or sale step that is not current but still drawn."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from kivy.core.window import Window
 from kivy.uix.label import Label
+from kivy.uix.screenmanager import ScreenManager
 
 
-def _visible(widget) -> bool:
+def _on_window(widget: Any) -> bool:
+    """True when the widget has a size and its box overlaps the window."""
+    if widget.width < 2 or widget.height < 2:
+        return False
+    x, y = widget.to_window(widget.x, widget.y)
+    return bool(x < Window.width and y < Window.height and x + widget.width > 0 and y + widget.height > 0)
+
+
+def _visible(widget: Any) -> bool:
     w = widget
     while w is not None and w is not Window:
         if getattr(w, "opacity", 1) <= 0.01:
             return False
         w = w.parent
-    if widget.width < 2 or widget.height < 2:
-        return False
-    x, y = widget.to_window(widget.x, widget.y)
-    return x < Window.width and y < Window.height and x + widget.width > 0 and y + widget.height > 0
+    return _on_window(widget)
 
 
-def walk(widget):
+def walk(widget: Any) -> Iterator[Any]:
     yield widget
     for child in widget.children:
         yield from walk(child)
 
 
-def visible_labels(root) -> list[Label]:
+def visible_labels(root: Any) -> list[Label]:
     return [w for w in walk(root) if isinstance(w, Label) and w.text and _visible(w)]
 
 
-def overflows(root) -> list[str]:
+def stray_visible(root: Any) -> list[str]:
+    """Widgets drawn on screen that belong to a screen (or sale step) that is not its manager's current one.
+
+    A ScreenManager keeps the outgoing screen as a child while a transition runs, and for that time both are
+    drawn; a picture or a test that looks then sees two steps at once. Disabled widgets count: they are drawn.
+    """
+    found: list[str] = []
+    for manager in walk(root):
+        if not isinstance(manager, ScreenManager):
+            continue
+        current = manager.current_screen
+        for screen in manager.children:
+            if screen is current:
+                continue
+            shown = [w for w in walk(screen) if _visible(w)]
+            if shown:
+                words = [w.text for w in shown if isinstance(w, Label) and w.text][:3]
+                found.append(f"screen {screen.name!r} (current {manager.current!r}): {len(shown)} widgets {words}")
+    return found
+
+
+def overflows(root: Any) -> list[str]:
     """'text' (widget size, texture size) for every visible label whose text does not fit."""
     bad = []
     for label in visible_labels(root):
@@ -43,7 +74,7 @@ def overflows(root) -> list[str]:
     return bad
 
 
-def small_targets(root) -> list[str]:
+def small_targets(root: Any) -> list[str]:
     """Visible, enabled buttons smaller than TOUCH_MIN (~12 mm) on either side."""
     from kivy.uix.button import Button
 
@@ -56,5 +87,5 @@ def small_targets(root) -> list[str]:
     return bad
 
 
-def find_text(root, fragment: str) -> list[Label]:
+def find_text(root: Any, fragment: str) -> list[Label]:
     return [w for w in visible_labels(root) if fragment in w.text]

@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kiosk.ui.frames import FrameWatch
 
 VERDICT_ORDER = (
     "valid",
@@ -32,8 +35,10 @@ VERDICT_ORDER = (
 
 @dataclass
 class ScreenshotReport:
+    """What `kiosk screenshots` made: the PNG files, every problem seen on them, and a script error if it stopped."""
+
     files: list[str] = field(default_factory=list)
-    overflows: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # texts that do not fit, small targets, two steps at once
     error: str = ""
 
 
@@ -91,19 +96,19 @@ def _verdict_samples(services: Any, expected: list[tuple[str, str]]) -> dict[str
     return out
 
 
-def _shot(out: Path, report: ScreenshotReport, lang: str, name: str) -> Iterator[Any]:
+def _shot(watch: FrameWatch, out: Path, report: ScreenshotReport, lang: str, name: str) -> Iterator[Any]:
+    """Wait for the screen to settle, grab that frame, and check it: one step shown, every text fits."""
     from kivy.core.window import Window
 
+    from kiosk.ui.frames import settle_then_capture
     from kiosk.ui.layout_check import overflows, small_targets
 
-    yield 0.35  # two frames for the labels to fit their text
-    target = out / f"{lang}-{name}.png"
-    made = Window.screenshot(str(out / f"{lang}-{name}-.png"))
-    if made:
-        Path(made).replace(target)
-        report.files.append(str(target))
+    frame = yield from settle_then_capture(watch, out / f"{lang}-{name}.png", f"{lang}/{name}")
+    report.files.append(str(frame.path))
+    for stray in frame.strays:
+        report.problems.append(f"{lang}/{name}: not current but drawn: {stray}")
     for item in overflows(Window) + small_targets(Window):
-        report.overflows.append(f"{lang}/{name}: {item}")
+        report.problems.append(f"{lang}/{name}: {item}")
 
 
 def _door_states(app: Any, shot: Any, samples: dict[str, Any]) -> Iterator[Any]:
@@ -158,13 +163,22 @@ def _sales_states(app: Any, shot: Any) -> Iterator[Any]:
 
 
 def _technician_states(app: Any, shot: Any) -> Iterator[Any]:
+    from kiosk.ui.scripted import Until
+
     tech = app.manager.get_screen("technician")
     app.show("technician")
     yield from shot("technician-pin")
     tech.unlocked = True
     tech.refresh_status()
     tech.label_preview()
-    yield 1.0
+    preview, lang = tech.ids.preview_image, app.lang
+    no_preview = app.tr("No label preview available", lang)
+
+    def previewed() -> bool:
+        shown = (preview.source or "").endswith(f"-{lang}.png") and preview.texture is not None
+        return tech._printer is not None and (shown or tech.printer_text == no_preview)
+
+    yield Until(previewed, 15, "printer status and label preview")
     yield from shot("technician")
     tech.safe_mode = True
     problems = app.services.config_problems
@@ -183,7 +197,10 @@ def _technician_states(app: Any, shot: Any) -> Iterator[Any]:
 def _script(
     app: Any, out: Path, langs: tuple[str, ...], report: ScreenshotReport, samples: dict[str, Any]
 ) -> Iterator[Any]:
+    from kiosk.ui.frames import FrameWatch
     from kiosk.ui.scripted import Until
+
+    watch = FrameWatch()
 
     door = app.manager.get_screen("door")
     sales = app.manager.get_screen("sales")
@@ -192,11 +209,12 @@ def _script(
         app.set_language(lang)
 
         def shot(name: str, lang: str = lang) -> Iterator[Any]:
-            return _shot(out, report, lang, name)
+            return _shot(watch, out, report, lang, name)
 
         yield from _door_states(app, shot, samples)
         yield from _sales_states(app, shot)
         yield from _technician_states(app, shot)
+    watch.close()
 
 
 def _fake_printing(sales: Any, problem: str) -> None:
@@ -249,6 +267,4 @@ def _run(out: Path, langs: tuple[str, ...], demo: DemoMaker) -> ScreenshotReport
     seq.start(0.5)
     app.run()
     report.error = seq.error
-    if seq.error:
-        report.overflows.append(f"script error: {seq.error}")
     return report
