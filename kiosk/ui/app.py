@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -21,6 +22,9 @@ from kiosk.services.app_services import AppServices
 from kiosk.ui import i18n
 from kiosk.ui.sounds import SoundBoard
 from kiosk.ui.workers import Worker
+
+if TYPE_CHECKING:  # the camera feed imports OpenCV: only a door that has a camera loads it
+    from kiosk.ui.camera_feed import CameraView
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -38,14 +42,14 @@ def load_kv() -> None:
         Builder.load_file(str(HERE / "screens" / f"{name}.kv"))
 
 
-class LazyScreenManager(ScreenManager):
+class LazyScreenManager(ScreenManager):  # type: ignore[misc]  # Kivy has no type stubs
     """Builds each offered screen the first time it is asked for (shown, `get_screen`, `has_screen` is True).
 
     A door kiosk spends its life on the door screen: the sales and technician widget trees, and the textures of
     their hundreds of labels, cost ~10 MB resident under software GL and are only built when someone goes there.
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._factories: dict[str, type] = {}
         self.offered: list[str] = []
@@ -57,16 +61,16 @@ class LazyScreenManager(ScreenManager):
     def built(self, name: str) -> bool:
         return any(s.name == name for s in self.screens)
 
-    def has_screen(self, name):
-        return name in self._factories or super().has_screen(name)
+    def has_screen(self, name: str) -> bool:
+        return name in self._factories or bool(super().has_screen(name))
 
-    def get_screen(self, name):
+    def get_screen(self, name: str) -> Any:  # a Kivy Screen
         if name in self._factories and not self.built(name):
             self.add_widget(self._factories[name](name=name))
         return super().get_screen(name)
 
 
-class KioskApp(App):
+class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
     lang = StringProperty("fr")
     role = StringProperty("door")
     demo = BooleanProperty(False)
@@ -74,7 +78,7 @@ class KioskApp(App):
     has_sales = BooleanProperty(False)
     title = "Kiosk"
 
-    def __init__(self, services: AppServices, **kwargs):
+    def __init__(self, services: AppServices, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
         self.translator = i18n.Translator()
@@ -85,7 +89,7 @@ class KioskApp(App):
         self.has_sales = services.can_sell and not services.safe_mode
         self.worker = Worker()
         self.sounds = SoundBoard()
-        self.camera = None
+        self.camera: CameraView | None = None
         self.ready_at: float | None = None
 
     # ---- texts -----------------------------------------------------------------------------------------------
@@ -100,7 +104,7 @@ class KioskApp(App):
         self.lang = offered[(offered.index(self.lang) + 1) % len(offered)] if self.lang in offered else offered[0]
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
-    def build(self):
+    def build(self) -> LazyScreenManager:
         from kiosk.ui.screens.door import DoorScreen
         from kiosk.ui.screens.sales import SalesScreen
         from kiosk.ui.screens.technician import TechnicianScreen
@@ -125,11 +129,12 @@ class KioskApp(App):
         self.manager = sm
         return sm
 
-    def on_start(self):
-        if self.services.camera_factory is not None and self.has_door:
+    def on_start(self) -> None:
+        factory, scanning = self.services.camera_factory, self.services.scanning
+        if factory is not None and scanning is not None and self.has_door:  # has_door implies scanning
             door = self.manager.get_screen("door")
             try:
-                self.camera = self.services.camera_factory(self.services.scanning, self.services.gate, door.camera_scan)
+                self.camera = factory(scanning, self.services.gate, door.camera_scan)
                 self.camera.start()
             except Exception:
                 log.exception("camera not started")
@@ -139,7 +144,7 @@ class KioskApp(App):
         self._poll_status(0)
         Clock.schedule_once(self._mark_ready, 0)
 
-    def _mark_ready(self, _dt):
+    def _mark_ready(self, _dt: float) -> None:
         import time
 
         self.ready_at = time.monotonic()
@@ -151,14 +156,14 @@ class KioskApp(App):
         except Exception:
             log.debug("sd_notify failed", exc_info=True)
 
-    def _trim_heap(self, _dt) -> None:
+    def _trim_heap(self, _dt: float) -> None:
         # Start-up (kv rules, screens, the first textures) and the camera's buffers leave free holes in glibc's
         # heap that it would otherwise keep resident.
         from kiosk.ui.launch import release_freed_memory
 
         release_freed_memory()
 
-    def on_stop(self):
+    def on_stop(self) -> None:
         if self.camera is not None:
             self.camera.stop()
         self.worker.shutdown()
@@ -195,7 +200,7 @@ class KioskApp(App):
         tmp.write_text(json.dumps(info, ensure_ascii=False))
         tmp.replace(target)
 
-    def _poll_status(self, _dt):
+    def _poll_status(self, _dt: float) -> None:
         if self.ready_at is not None:
             self._write_ready_file()
         for screen in self.manager.screens:

@@ -7,11 +7,13 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TypeVar, TypeVarTuple
 
 from kivy.clock import Clock
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
+Args = TypeVarTuple("Args")
 
 
 class Worker:
@@ -29,16 +31,16 @@ class Worker:
 
     def submit(
         self,
-        fn: Callable[..., Any],
-        *args: Any,
-        done: Callable[[Any], None] | None = None,
+        fn: Callable[[*Args], R],
+        *args: *Args,
+        done: Callable[[R], None] | None = None,
         failed: Callable[[BaseException], None] | None = None,
-    ) -> Future[Any]:
+    ) -> Future[R]:
         with self._lock:
             self._busy += 1
         future = self._pool.submit(fn, *args)
 
-        def finished(f: Future[Any]) -> None:
+        def finished(f: Future[R]) -> None:
             exc = f.exception()
 
             def deliver(_dt: float) -> None:

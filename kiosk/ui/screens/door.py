@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -20,6 +20,9 @@ from kiosk.services.kiosk_status import DoorCounters, SyncView
 from kiosk.services.scanner_pipeline import ScanEvent
 from kiosk.services.scanning import ScanResult
 from kiosk.ui import presenters
+
+if TYPE_CHECKING:  # the app imports the screens
+    from kiosk.ui.app import KioskApp
 
 log = logging.getLogger(__name__)
 PREVIEW_FPS = 15
@@ -46,7 +49,7 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.app = App.get_running_app()
+        self.app: KioskApp = App.get_running_app()
         self.gate = self.app.services.gate
         self._catalog: Catalog | None = None
         self._sync: SyncView | None = None
@@ -134,6 +137,8 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     # ---- scans -----------------------------------------------------------------------------------------------
     def _scan(self, text: str) -> ScanResult | None:
         scanning = self.app.services.scanning
+        if scanning is None:  # never: the app offers the door screen only with a scanning service
+            return None
         try:
             result: ScanResult = scanning.scan(text, self.gate, Direction(self.direction))
         except Exception:

@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -19,10 +20,16 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, Screen
 
+from kiosk.domain.catalog import Catalog
+from kiosk.domain.receipts import SaleReceipt
 from kiosk.domain.sales import Cart, Payment, PaymentMethod, SaleError, quick_cash_amounts, round_cash, settle
+from kiosk.services.ports import JobsView
 from kiosk.ui import i18n, presenters
 from kiosk.ui.i18n import N_
 from kiosk.ui.widgets.common import TouchButton
+
+if TYPE_CHECKING:  # the app imports the screens
+    from kiosk.ui.app import KioskApp
 
 log = logging.getLogger(__name__)
 PRINT_POLL_S = 0.4
@@ -45,14 +52,14 @@ class PerformanceButton(TouchButton):
     today = BooleanProperty(False)
 
 
-class TariffRowWidget(BoxLayout):
+class TariffRowWidget(BoxLayout):  # type: ignore[misc]  # Kivy has no type stubs
     tariff_id = NumericProperty(0)
     name = StringProperty("")
     price = StringProperty("")
     icon = StringProperty("")
     quantity = NumericProperty(0)
 
-    def __init__(self, screen, **kwargs):
+    def __init__(self, screen: SalesScreen, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.screen = screen
 
@@ -60,7 +67,7 @@ class TariffRowWidget(BoxLayout):
         self.screen.step_tariff(self.tariff_id, delta)
 
 
-class SalesScreen(Screen):
+class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     title_text = StringProperty("")
     error_text = StringProperty("")
     performance_text = StringProperty("")
@@ -77,30 +84,32 @@ class SalesScreen(Screen):
     printer_problem = StringProperty("")
     done_text = StringProperty("")
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.app = App.get_running_app()
-        self.catalog = None
+        self.app: KioskApp = App.get_running_app()
+        self.catalog: Catalog | None = None
         self.cart: Cart | None = None
         self.order_id: str | None = None
-        self.receipt = None
+        self.receipt: SaleReceipt | None = None
         self.tendered: Decimal | None = None
         self._error_reason = ""
         self._last_touch = time.monotonic()
-        self._print_event = None
-        self._done_event = None
+        self._print_event: Any = None  # Kivy ClockEvent
+        self._done_event: Any = None  # Kivy ClockEvent
+        self._printer_state = ""
         self._idle_event = Clock.schedule_interval(self._check_idle, 1.0)
         self.app.bind(lang=lambda *_: self._relabel())
         Window.bind(on_touch_down=lambda *_: self.touched())
         Clock.schedule_once(lambda _dt: self._after_kv(), 0)
 
-    def _after_kv(self):
+    def _after_kv(self) -> None:
         self.ids.steps.transition = NoTransition()
         self.reset()
 
     @property
     def step(self) -> str:
-        return self.ids.steps.current
+        current: str = self.ids.steps.current
+        return current
 
     def go(self, step: str) -> None:
         self.error_text = ""
@@ -137,7 +146,7 @@ class SalesScreen(Screen):
         self.app.set_language(self.app.services.default_lang)
         self.reset()
 
-    def on_enter(self, *_):
+    def on_enter(self, *_: object) -> None:
         self.touched()
         if self.step == "performance":
             self.load_catalog()
@@ -148,11 +157,11 @@ class SalesScreen(Screen):
             return
         self.app.worker.submit(status.catalog, done=self._catalog_loaded)
 
-    def _catalog_loaded(self, catalog) -> None:
+    def _catalog_loaded(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._relabel()
 
-    def _check_idle(self, _dt) -> None:
+    def _check_idle(self, _dt: float) -> None:
         timeout = self.app.services.idle_timeout_s
         if self.step in UNPAID_STEPS and time.monotonic() - self._last_touch > timeout:
             log.info("idle for %ss: sale reset", timeout)
@@ -172,7 +181,7 @@ class SalesScreen(Screen):
                 self.catalog, [self.catalog.performances[cart.performance_id]], app.services.clock(), lang, tr
             )
             self.performance_text = f"{rows[0].title} · {rows[0].when}"
-            self._fill_tariffs()
+            self._fill_tariffs(self.catalog, cart)
             self.cart_text = presenters.cart_summary(cart, lang, tr)
             self.cart_count = cart.count
             self.is_free = not cart.is_empty and cart.total == 0
@@ -219,9 +228,9 @@ class SalesScreen(Screen):
             btn.bind(on_release=lambda b: self.choose_performance(b.performance_id, b.event_id))
             box.add_widget(btn)
 
-    def _fill_tariffs(self) -> None:
+    def _fill_tariffs(self, catalog: Catalog, cart: Cart) -> None:
         box = self.ids.tariffs
-        rows = presenters.tariff_rows(self.catalog, self.cart, self.app.lang, self.app.tr)
+        rows = presenters.tariff_rows(catalog, cart, self.app.lang, self.app.tr)
         existing = {w.tariff_id: w for w in box.children}
         if set(existing) != {r.tariff_id for r in rows}:
             box.clear_widgets()
@@ -293,6 +302,8 @@ class SalesScreen(Screen):
         if self.order_id is None:
             self.order_id = str(uuid.uuid4())
         selling = self.app.services.selling
+        if selling is None:  # never: the app offers the sales screen only with a selling service
+            return
         cart, order_id, lang = self.cart, self.order_id, self.app.lang
         self.app.worker.submit(selling.sell, order_id, cart, payment, lang, done=self._sold, failed=self._sale_failed)
 
@@ -309,7 +320,7 @@ class SalesScreen(Screen):
         self._error_reason = reason
         self.error_text = presenters.sale_error_text(SaleError(reason), self.app.tr, self.app.lang)
 
-    def _sold(self, receipt) -> None:
+    def _sold(self, receipt: SaleReceipt) -> None:
         self.receipt = receipt
         self.app.worker.submit(self.app.services.printing.wake)
         self.jobs_total = len(receipt.print_jobs)
@@ -331,7 +342,7 @@ class SalesScreen(Screen):
         printing = self.app.services.printing
         self.app.worker.submit(printing.jobs, receipt.print_jobs, done=self._print_progress)
 
-    def _print_progress(self, view) -> None:
+    def _print_progress(self, view: JobsView) -> None:
         if self.receipt is None:
             return
         self.jobs_total, self.jobs_printed = view.total, view.printed
@@ -345,7 +356,7 @@ class SalesScreen(Screen):
             self._done_event = Clock.schedule_once(lambda _dt: self.reset_for_next_buyer(), DONE_RETURN_S)
 
     def _relabel_printer(self) -> None:
-        state = getattr(self, "_printer_state", "")
+        state = self._printer_state
         if self.step == "printing":
             self.printer_problem = presenters.printer_text(state, self.app.tr, self.app.lang) if state else ""
         elif self.step == "done" and state and self.jobs_total == 0:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -13,15 +14,20 @@ from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.services.kiosk_status import SyncView
+from kiosk.services.ports import PrinterView
 from kiosk.ui import presenters
 from kiosk.ui.i18n import N_
+
+if TYPE_CHECKING:  # the app imports the screens
+    from kiosk.ui.app import KioskApp
 
 log = logging.getLogger(__name__)
 MAX_PIN_TRIES = 5
 LOCKOUT_S = 60
 
 
-class TechnicianScreen(Screen):
+class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     unlocked = BooleanProperty(False)
     safe_mode = BooleanProperty(False)
     pin_hint = StringProperty("")
@@ -32,34 +38,34 @@ class TechnicianScreen(Screen):
     problems_text = StringProperty("")
     problem_count = NumericProperty(0)
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.app = App.get_running_app()
+        self.app: KioskApp = App.get_running_app()
         services = self.app.services
         self.safe_mode = services.safe_mode
         self.unlocked = services.safe_mode  # the PIN hash is in the broken config: safe mode opens directly
         self._tries = 0
         self._locked_until = 0.0
-        self._printer = None
-        self._sync = None
-        self._camera_event = None
-        self._texture = None
+        self._printer: PrinterView | None = None
+        self._sync: SyncView | None = None
+        self._camera_event: Any = None  # Kivy ClockEvent
+        self._texture: Any = None  # Kivy Texture
         self._message = ""
         self.app.bind(lang=lambda *_: self._relabel())
         Clock.schedule_once(lambda _dt: self._relabel(), 0)
 
-    def on_enter(self, *_):
+    def on_enter(self, *_: object) -> None:
         self._camera_event = Clock.schedule_interval(self._camera_tick, 1 / 10)
         self.refresh_status()
 
-    def on_leave(self, *_):
+    def on_leave(self, *_: object) -> None:
         if self._camera_event is not None:
             self._camera_event.cancel()
         if not self.safe_mode:
             self.unlocked = False
         self.ids.pin_keys.clear()
 
-    def leave(self):
+    def leave(self) -> None:
         if self.app.has_door:
             self.app.show("door")
         elif self.app.has_sales:
@@ -96,23 +102,23 @@ class TechnicianScreen(Screen):
         self._relabel()
 
     # ---- status ----------------------------------------------------------------------------------------------
-    def refresh_status(self):
+    def refresh_status(self) -> None:
         services = self.app.services
         if not self.unlocked and not self.safe_mode:
             return
 
-        def work():
+        def work() -> tuple[PrinterView, SyncView | None]:
             printer = services.printing.printer()
             sync = services.status.sync() if services.status is not None else None
             return printer, sync
 
         self.app.worker.submit(work, done=self._status_done)
 
-    def _status_done(self, result):
+    def _status_done(self, result: tuple[PrinterView, SyncView | None]) -> None:
         self._printer, self._sync = result
         self._relabel()
 
-    def _relabel(self):
+    def _relabel(self) -> None:
         tr, lang, services = self.app.tr, self.app.lang, self.app.services
         hint = tr("Demo PIN: 1234", lang) if services.demo else ""
         self.pin_hint = tr(self._message, lang) if self._message else hint
@@ -135,21 +141,21 @@ class TechnicianScreen(Screen):
         self.problems_text = "\n".join(problems) if problems else tr("None", lang)
 
     # ---- actions ---------------------------------------------------------------------------------------------
-    def test_print(self):
-        def done(_r):
+    def test_print(self) -> None:
+        def done(_r: None) -> None:
             self._message = ""
             self.refresh_status()
 
-        def failed(exc):
+        def failed(exc: BaseException) -> None:
             failed_text = self.app.tr("Test print failed", self.app.lang)
             self.printer_text = f"{failed_text}: {exc}"
 
         self.app.worker.submit(self.app.services.printing.test_print, done=done, failed=failed)
 
-    def label_preview(self):
+    def label_preview(self) -> None:
         out = Path(tempfile.gettempdir()) / f"kiosk-label-preview-{self.app.lang}.png"
 
-        def done(path):
+        def done(path: Path | None) -> None:
             if path is None:
                 self.printer_text = self.app.tr("No label preview available", self.app.lang)
                 return
@@ -158,7 +164,7 @@ class TechnicianScreen(Screen):
 
         self.app.worker.submit(self.app.services.printing.preview_png, out, self.app.lang, done=done)
 
-    def _camera_tick(self, _dt):
+    def _camera_tick(self, _dt: float) -> None:
         camera = self.app.camera
         tr, lang = self.app.tr, self.app.lang
         if camera is None:
