@@ -21,7 +21,7 @@ from pathlib import Path
 import tomli_w
 from pydantic import SecretStr, ValidationError
 
-from firmware_config.identity import IdentityError, create_identity
+from firmware_config.identity import IdentityError, provision_identity
 from firmware_config.loader import ConfigError, load_config
 from firmware_config.schema import KioskConfig
 from firmware_config.selftest import CHECKS, SelftestOptions, format_table, run_selftest
@@ -152,7 +152,7 @@ def cmd_firstboot(args: argparse.Namespace) -> int:
     config = _load(args)
     state_dir = args.state_dir or config.paths.state_dir
     try:
-        identity = create_identity(state_dir, datetime.now(UTC), device_id=config.device.id)
+        identity = provision_identity(state_dir, config.paths.database, config.device, datetime.now(UTC))
     except IdentityError as exc:
         raise Failure(str(exc)) from None
     except OSError as exc:

@@ -7,6 +7,9 @@ Layout under the state directory::
 
 Both files are written into a fresh temporary directory which is then renamed to `identity/` in one step, so a
 power cut leaves either no identity or a whole one.
+
+`provision_identity` (what `kiosk-provision firstboot` runs) also records the id, venue and role in the device
+store (`kiosk.adapters.store.identity`), so every writer on the device records under the same id.
 """
 
 from __future__ import annotations
@@ -24,14 +27,18 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kiosk.domain.errors import KioskError
+
 IDENTITY_DIR = "identity"
 DEVICE_FILE = "device.json"
 KEY_FILE = "device_key.pem"
 ENROLLMENT_KIND = "kiosk-enrollment/v1"
 
 
-class IdentityError(Exception):
-    """The identity cannot be created or read (already exists, unreadable, damaged)."""
+class IdentityError(KioskError):
+    """The identity cannot be created or read (already exists, unreadable, damaged), or the store is another's."""
+
+    reason = "device_identity"
 
 
 @dataclass(frozen=True)
@@ -163,4 +170,67 @@ def create_identity(state_dir: Path, now: datetime, device_id: str | None = None
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+    return identity
+
+
+def _store_owner(database: Path) -> str | None:
+    """The device id recorded in an existing store ("" for an unclaimed one), None when there is no store yet."""
+    from kiosk.adapters.store.engine import StoreError, open_store
+    from kiosk.adapters.store.identity import store_identity_of
+
+    if not database.exists():
+        return None
+    try:
+        store = open_store(database)
+    except StoreError as exc:
+        raise IdentityError(str(exc), reason="store_unusable") from None
+    try:
+        owner = store_identity_of(store)
+    finally:
+        store.close()
+    return owner.device_id if owner else ""
+
+
+def claim_device_store(database: Path, device_id: str, venue: str, role: str, now: datetime) -> None:
+    """Record in the device store (made if missing) that it belongs to `device_id` at `venue`."""
+    from kiosk.adapters.store.engine import StoreError, open_store
+    from kiosk.adapters.store.identity import IdentityError as StoreIdentityError
+    from kiosk.adapters.store.identity import claim_store
+
+    try:
+        store = open_store(database, create=True)
+        try:
+            claim_store(store, device_id, venue, now=now, claimed_by="firstboot", role=role, named_by="first boot")
+        finally:
+            store.close()
+    except (StoreError, StoreIdentityError) as exc:
+        raise IdentityError(str(exc), reason=getattr(exc, "reason", "store_unusable")) from None
+    files = [f for f in (database, Path(f"{database}-wal"), Path(f"{database}-shm")) if f.exists()]
+    _give_to_state_owner(database.parent, files)
+
+
+def provision_identity(state_dir: Path, database: Path, config_device: Any, now: datetime) -> DeviceIdentity:
+    """First boot: make the identity and claim the device store for it (`config_device`: the config's [device]).
+
+    A store that already belongs to another device is refused before anything is made (a store left from an
+    earlier life of this device: wipe it first). If the store cannot be claimed after the identity was made, the
+    identity stays (it is what first boot is for) and IdentityError says so; the app or `kiosk-sync` claims the
+    store at their first start, or a technician runs `kiosk store claim`.
+    """
+    database = Path(database)
+    owner = _store_owner(database)
+    # An existing identity is refused by create_identity below, with its own message.
+    if owner and owner != (config_device.id or read_device_id(state_dir)):
+        raise IdentityError(
+            f"{database}: this store already belongs to device {owner}; wipe the device (kiosk-provision wipe) "
+            "or point paths.database at a new file before the first boot",
+            reason="device_mismatch",
+        )
+    identity = create_identity(state_dir, now, device_id=config_device.id)
+    try:
+        claim_device_store(database, identity.device_id, config_device.venue, config_device.role.value, now)
+    except IdentityError as exc:
+        raise IdentityError(
+            f"identity {identity.device_id} made, but the store was not claimed: {exc}", reason=exc.reason
+        ) from None
     return identity
