@@ -19,6 +19,7 @@ from typing import Any
 
 from kiosk.adapters.sdnotify import SystemdNotifier
 from kiosk.adapters.store.engine import Store, StoreError, open_store
+from kiosk.adapters.store.identity import IdentityError, configured_device, own_device
 from kiosk.domain.clock import Clock, system_clock
 from kiosk.services.app_services import AppServices, CameraFactory
 from kiosk.services.kiosk_status import KioskStatus
@@ -164,7 +165,7 @@ def compose_demo(
     codes = reel if reel is not None else demo_codes(demo_expected(db))
     keys = dv.read_private_keys(keys_file)
     sales_key = SalesKey(dv.SALES_KIOSK_KEY_ID, keys[dv.SALES_KIOSK_KEY_ID])
-    device_id = "demo-kiosk-1"
+    device_id = own_device(store, "demo-kiosk-1", "demo", now=now, claimed_by="demo")  # the store's, if it has one
     port = _demo_printing(workdir, store, clock) if printing else NoPrinting()
     services = AppServices(
         device_id=device_id,
@@ -236,9 +237,14 @@ def compose_from_config(path: Path, clock: Clock = system_clock) -> AppServices:
 def _configured(config: Any, store: Store, clock: Clock) -> AppServices:
     from firmware_config.pins import verify_pin
 
-    device_id = config.device.id or "unprovisioned"
+    try:  # the store's own device: a config naming another one would record scans central rejects
+        found = configured_device(store, config.device.id, config.device.venue, config.device.role.value, now=clock())
+    except (IdentityError, StoreError) as exc:
+        store.close()
+        return safe_mode([str(exc)], config.device.id or "?")
+    device_id = found or "unprovisioned"
     problems: list[str] = []
-    if config.device.id is None:
+    if found is None:
         problems.append("device.id: no device id yet; run `kiosk-provision firstboot`")
     sales_key = _device_sales_key(config, store, problems) if config.device.can_sell else None
     port = _configured_printing(config, store, problems, clock) if config.device.can_sell else NoPrinting()

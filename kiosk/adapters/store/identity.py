@@ -137,3 +137,31 @@ def writer_device(store: Store, requested: str | None = None, *, named_by: str =
     except IdentityError as exc:
         raise IdentityError(f"{store.path}: {exc}", reason=exc.reason) from None
     return identity
+
+
+def own_device(store: Store, fallback: str, venue_id: str, *, now: datetime, claimed_by: str) -> str:
+    """The store's device id; an unclaimed store is claimed for `fallback` (the demo's device)."""
+    identity = store_identity_of(store)
+    if identity is not None:
+        return identity.device_id
+    return claim_store(store, fallback, venue_id, now=now, claimed_by=claimed_by).device_id
+
+
+def configured_device(
+    store: Store, device_id: str | None, venue_id: str, role: str | None, *, now: datetime
+) -> str | None:
+    """The configured app's device id: the config's (claiming an unclaimed store), which must be the store's.
+
+    With no id in the config (first boot never ran) the store's own id, when it has one; None when neither knows.
+    IdentityError when the config names another device or venue than the store's."""
+    if device_id is None:
+        identity = store_identity_of(store)
+        if identity is None:
+            return None
+        try:
+            ensure_matches(identity, None, venue_id, named_by="the config")
+        except IdentityError as exc:
+            raise IdentityError(f"{store.path}: {exc}", reason=exc.reason) from None
+        return identity.device_id
+    identity = claim_store(store, device_id, venue_id, now=now, claimed_by="app", role=role, named_by="the config")
+    return identity.device_id
