@@ -27,13 +27,16 @@ from firmware_config.schema import KioskConfig
 from firmware_config.selftest import CHECKS, SelftestOptions, format_table, run_selftest
 from firmware_config.wizard.render import Answers, build_config, render_files, with_pin
 from firmware_config.wizard.write import WriteError, write_files
+from kiosk.domain.errors import KioskError
 
 DEFAULT_CONFIG = Path(os.environ.get("KIOSK_CONFIG", "/etc/kiosk/kiosk.toml"))
 MASK = "********"
 
 
-class Failure(Exception):
+class Failure(KioskError):
     """Printed as `kiosk-provision: <message>`, exit 1."""
+
+    reason = "provision_failed"
 
 
 def _err(text: str) -> None:

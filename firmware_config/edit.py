@@ -19,10 +19,13 @@ from firmware_config.loader import SECRET_KEYS, ConfigError, load_config
 from firmware_config.migrations import MigrationError, migrate
 from firmware_config.schema import KioskConfig
 from firmware_config.wizard.render import render_config
+from kiosk.domain.errors import KioskError
 
 
-class EditError(ValueError):
+class EditError(KioskError, ValueError):
     """The change is refused; the config file is unchanged."""
+
+    reason = "edit_refused"
 
 
 def parse_assignment(text: str) -> tuple[tuple[str, ...], Any]:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from firmware_config.migrations import MigrationError, migrate
 from firmware_config.schema import KioskConfig
+from kiosk.domain.errors import KioskError
 
 SECRETS_FILENAME = "secrets.toml"
 CREDENTIAL_NAME = "kiosk-secrets"  # systemd LoadCredential=kiosk-secrets:/etc/kiosk/secrets.toml
@@ -37,8 +38,10 @@ class ConfigIssue:
         return f"{where}: {self.key}: {self.problem}" if self.key else f"{where}: {self.problem}"
 
 
-class ConfigError(Exception):
+class ConfigError(KioskError):
     """A config or secrets file that cannot be used; str() is one `file:line: key: problem` line per issue."""
+
+    reason = "bad_config"
 
     def __init__(self, issues: list[ConfigIssue]) -> None:
         self.issues = issues

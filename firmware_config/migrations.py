@@ -12,12 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from firmware_config.schema import CONFIG_VERSION
+from kiosk.domain.errors import KioskError
 
 Raw = dict[str, Any]
 
 
-class MigrationError(ValueError):
+class MigrationError(KioskError, ValueError):
     """A raw config that no migration can bring to the current version; `key` names the culprit."""
+
+    reason = "config_not_migratable"
 
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}")

@@ -16,12 +16,15 @@ from pathlib import Path
 
 from firmware_config.schema import KioskConfig
 from firmware_config.wizard.wifi import NM_DIR, WPA_DIR
+from kiosk.domain.errors import KioskError
 
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
-class WipeRefused(Exception):
+class WipeRefused(KioskError):
     """Wiping now would lose data (unsynced events) or cannot be checked; nothing was removed."""
+
+    reason = "wipe_refused"
 
 
 @dataclass

@@ -21,13 +21,16 @@ from types import FrameType
 from typing import Any
 
 from kiosk.adapters.store.engine import Store
+from kiosk.domain.errors import KioskError
 from sync_agent.agent import AgentSettings, SyncAgent
 from sync_agent.mqtt import BrokerSettings
 from sync_agent.signing import Verifier, load_public_keys
 
 
-class UsageError(Exception):
-    pass
+class UsageError(KioskError):
+    """Bad command-line use or config: printed as `kiosk-sync: <message>`, exit 2."""
+
+    reason = "usage"
 
 
 def build_parser() -> argparse.ArgumentParser:

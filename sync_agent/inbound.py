@@ -20,6 +20,7 @@ from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store
 from kiosk.adapters.store.repositories import SqlCatalogStore, SqlTicketStore
 from kiosk.adapters.store.sync_tables import sync_commands
+from kiosk.domain.errors import KioskError
 from kiosk.domain.timeutil import parse_instant
 from sync_agent import messages as m
 from sync_agent.documents import catalog_from_doc, ticket_from_doc
@@ -42,7 +43,9 @@ CATALOG_VERSION, REVOCATIONS_VERSION = "catalog_msg_version", "revocations_versi
 TICKETS_SNAPSHOT, TICKETS_SEQ, DATA_AT = "tickets_snapshot_id", "tickets_seq", "data_at"
 
 
-class Rejected(Exception):
+class Rejected(KioskError):
+    reason = "rejected"
+
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(reason)
         self.reason, self.detail = reason, detail

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kiosk.domain.errors import KioskError
 from kiosk.domain.timeutil import parse_instant
 
 PROTOCOL_VERSION = 1
@@ -23,8 +24,10 @@ Kind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 Instant = Annotated[str, Field(min_length=10, max_length=40)]
 
 
-class MessageError(Exception):
+class MessageError(KioskError):
     """A payload that is not valid JSON or does not match its schema; `reason` is a stable short code."""
+
+    reason = "bad_message"
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)

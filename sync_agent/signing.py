@@ -16,9 +16,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
+from kiosk.domain.errors import KioskError
 
-class SignatureError(Exception):
+
+class SignatureError(KioskError):
     """The message is unsigned, signed by an unknown key, or its signature does not verify."""
+
+    reason = "bad_signature"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -10,13 +10,16 @@ from pydantic import ValidationError
 
 from firmware_config.pins import valid_pin
 from firmware_config.wizard.render import Answers, build_config, with_pin
+from kiosk.domain.errors import KioskError
 
 Ask = Callable[[str], str]
 Say = Callable[[str], None]
 
 
-class WizardAborted(Exception):
+class WizardAborted(KioskError):
     """The technician ended input (Ctrl-D) or declined to write: nothing is written."""
+
+    reason = "wizard_aborted"
 
 
 @dataclass(frozen=True)

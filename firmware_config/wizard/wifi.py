@@ -14,14 +14,17 @@ import uuid
 from pathlib import Path
 
 from firmware_config.wizard.write import write_files
+from kiosk.domain.errors import KioskError
 
 NM_DIR = Path("etc/NetworkManager/system-connections")
 WPA_DIR = Path("etc/wpa_supplicant")
 _PLAIN_SSID = re.compile(r"^[A-Za-z0-9 _.@+-]{1,32}$")
 
 
-class WifiError(ValueError):
+class WifiError(KioskError, ValueError):
     """The Wi-Fi settings cannot make a working profile (missing or bad passphrase, bad SSID)."""
+
+    reason = "bad_wifi"
 
 
 def derive_psk(ssid: str, passphrase: str) -> str:

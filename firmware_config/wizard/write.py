@@ -8,9 +8,13 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from kiosk.domain.errors import KioskError
 
-class WriteError(Exception):
+
+class WriteError(KioskError):
     """Nothing was written (targets exist, or the directory is not writable)."""
+
+    reason = "config_not_written"
 
 
 def _fsync_dir(directory: Path) -> None:

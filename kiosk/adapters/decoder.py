@@ -25,6 +25,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from kiosk.domain.errors import KioskError
+
 Frame = npt.NDArray[np.uint8]
 Corners = tuple[tuple[int, int], ...]
 
@@ -33,8 +35,10 @@ TICKET_FORMATS = ("qr_code", "code_128", "ean_13", "ean_8", "pdf417", "aztec", "
 MAX_SIDE = 8192  # larger than any camera we support; a bigger "frame" is a bug or an attack, not a picture
 
 
-class FrameError(ValueError):
+class FrameError(KioskError, ValueError):
     """A frame that cannot be decoded at all (wrong type, shape or size); the message says what is wrong."""
+
+    reason = "bad_frame"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import segno
 
+from kiosk.domain.errors import KioskError
 from kiosk.domain.labels import (
     FittedText,
     Receipt,
@@ -50,8 +51,10 @@ CODE128_MODULE_MM = 0.25
 CODE128_HEIGHT_MM = 10.0
 
 
-class LayoutError(ValueError):
+class LayoutError(KioskError, ValueError):
     """Something would not fit on the label; raised instead of printing a clipped ticket."""
+
+    reason = "label_overflow"
 
 
 def dots(mm: float, dpi: int) -> int:

@@ -6,9 +6,13 @@ import json
 import sys
 from typing import Any
 
+from kiosk.domain.errors import KioskError
 
-class CliError(Exception):
+
+class CliError(KioskError):
     """An error the user can act on; printed as one line, exits non-zero."""
+
+    reason = "command_failed"
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kiosk.domain.errors import KioskError
 from kiosk.domain.model import IssuerKey, TicketRecord
 
 PREFIX = "K1"
@@ -44,8 +45,10 @@ _TO_STD = bytes.maketrans(_OURS, _STD)
 MAX_CODE_LENGTH = len(PREFIX) + (_HEAD.size + 4 + 8 + _SIG_LEN) * 8 // 5 + 1
 
 
-class CodeError(ValueError):
+class CodeError(KioskError, ValueError):
     """A code that looks signed but cannot be trusted. `reason` is a stable snake_case word."""
+
+    reason = "bad_code"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

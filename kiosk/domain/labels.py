@@ -20,6 +20,7 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 
 from kiosk.domain.catalog import Catalog
+from kiosk.domain.errors import KioskError
 from kiosk.domain.languages import LANGUAGES, Language
 from kiosk.domain.model import TicketRecord, TicketStatus, pick_text
 from kiosk.domain.timeutil import VENUE_TZ, utc
@@ -128,8 +129,10 @@ def format_chf(amount: Decimal, lang: str) -> str:
     return clean_text(text.replace("\u2019", "'"))
 
 
-class LabelError(ValueError):
+class LabelError(KioskError, ValueError):
     """The ticket cannot be printed (no code, unknown event); the message says which."""
+
+    reason = "label_not_printable"
 
 
 def ticket_label(ticket: TicketRecord, catalog: Catalog, lang: str | None, copy: int = 1) -> TicketLabel:

@@ -7,21 +7,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiosk.domain.errors import KioskError
 
-class PrinterError(Exception):
+
+class PrinterError(KioskError):
     """Base of printer transport errors."""
+
+    reason = "printer_error"
 
 
 class PrinterUnreachable(PrinterError):
     """Nothing was sent: no connection (refused, no route, timeout). Safe to try again later."""
 
+    reason = "printer_unreachable"
+
 
 class PrinterSendError(PrinterError):
     """The connection broke during or right after sending: the label may or may not print (outcome unknown)."""
 
+    reason = "printer_send_failed"
+
 
 class StatusParseError(PrinterError):
     """The printer answered something that is not a ~HS / ~HQES reply."""
+
+    reason = "printer_status_unreadable"
 
 
 @dataclass(frozen=True)

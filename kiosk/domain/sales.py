@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from kiosk.domain.errors import KioskError
 from kiosk.domain.model import LocalizedText, Performance, Tariff
 from kiosk.domain.timeutil import venue_day
 
@@ -22,8 +23,10 @@ MAX_PER_SALE = 40
 MAX_TENDERED = Decimal("5000")  # larger than any note bundle a kiosk takes; catches a mistyped amount
 
 
-class SaleError(ValueError):
+class SaleError(KioskError, ValueError):
     """A sale that cannot go through. `reason` is a stable snake_case word the UI translates."""
+
+    reason = "sale_refused"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from kiosk.domain.errors import KioskError
 from kiosk.domain.model import TicketRecord, TicketStatus
 from kiosk.domain.scan_input import MAX_CODE_CHARS, clean_scan
 from kiosk.domain.timeutil import parse_instant
@@ -19,8 +20,10 @@ from kiosk.domain.timeutil import parse_instant
 MAX_HOLDER_NAME = 200
 
 
-class RowError(ValueError):
+class RowError(KioskError, ValueError):
     """A row that cannot be imported; the message names the column and the problem."""
+
+    reason = "bad_row"
 
 
 def ticket_id_for_code(code: str) -> int:

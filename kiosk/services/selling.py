@@ -37,6 +37,8 @@ _REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWX"  # no 0/O, 1/I: read aloud at a
 class SellingNotAllowed(SaleError):
     """This device's role does not allow selling (a door-only kiosk)."""
 
+    reason = "device_cannot_sell"
+
     def __init__(self) -> None:
         super().__init__("device_cannot_sell")
 

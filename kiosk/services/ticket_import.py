@@ -20,6 +20,7 @@ from sqlalchemy import select
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store
 from kiosk.adapters.store.repositories import SqlTicketStore
+from kiosk.domain.errors import KioskError
 from kiosk.domain.model import TicketRecord
 from kiosk.domain.ticket_rows import RowError, parse_ticket_row
 
@@ -42,8 +43,10 @@ class ImportSummary:
             self.rejections.append({"line": line, "reason": reason})
 
 
-class ImportFileError(Exception):
+class ImportFileError(KioskError):
     """The file as a whole cannot be read (missing, unreadable, no header)."""
+
+    reason = "import_file_unreadable"
 
 
 def _rows(fh: io.TextIOWrapper, path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:

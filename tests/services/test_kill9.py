@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,13 @@ from kiosk.demo.venue import DemoVenue
 CHILD = textwrap.dedent(
     """
     import sys
+    from datetime import datetime, timedelta
     from kiosk.adapters.store.engine import open_store
     from kiosk.services.scanning import ScanningService
 
     store = open_store(sys.argv[1])
-    service = ScanningService(store, "door-kill", debounce=__import__("datetime").timedelta(0))
+    now = datetime.fromisoformat(sys.argv[3])  # the instant the venue was built for, not today
+    service = ScanningService(store, "door-kill", clock=lambda: now, debounce=timedelta(0))
     codes = [line.split("\\t")[0] for line in open(sys.argv[2], encoding="utf-8")]
     i = 0
     while True:
@@ -35,21 +38,21 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [5, 40, 150])
-def test_killed_scanner_loses_no_reported_checkin(tmp_path: Path, kill_after: int) -> None:
+def test_killed_scanner_loses_no_reported_checkin(tmp_path: Path, kill_after: int, demo_now: datetime) -> None:
     db = tmp_path / "k.sqlite"
     store = open_store(db, create=True)
-    from datetime import UTC, datetime
-
     from kiosk.demo.venue import build_demo_venue, install_demo_venue
 
-    now = datetime.now(UTC)
+    now = demo_now
     venue: DemoVenue = build_demo_venue(now, 120, seed=kill_after)
     install_demo_venue(store, venue, None, now)
     store.close()
     codes_file = tmp_path / "codes.tsv"
     codes_file.write_text("".join(f"{c}\t{v}\n" for c, v in venue.expected), "utf-8")
 
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(codes_file)], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db), str(codes_file), now.isoformat()], stdout=subprocess.PIPE, text=True
+    )
     reported: list[str] = []
     assert child.stdout is not None
     for line in child.stdout:

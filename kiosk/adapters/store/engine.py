@@ -16,12 +16,16 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import QueuePool
 
+from kiosk.domain.errors import KioskError
+
 BUSY_TIMEOUT_MS = 5000
 _MODE = "kiosk_begin"
 
 
-class StoreError(Exception):
+class StoreError(KioskError):
     """The store cannot be used; the message says why and what to do."""
+
+    reason = "store_unavailable"
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
