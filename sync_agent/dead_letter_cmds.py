@@ -16,11 +16,14 @@ from typing import Any
 from kiosk.adapters.store.dead_letters import DeadLetter, Selection, list_dead_letters, requeue
 from kiosk.adapters.store.engine import Store, StoreError, open_store
 from kiosk.adapters.store.identity import IdentityError, writer_device
+from kiosk.domain.errors import KioskError
 from kiosk.domain.timeutil import iso
 
 
-class _Usage(Exception):
-    pass
+class _Usage(KioskError):
+    """Bad use of `kiosk-sync dead-letters`: printed as one line, exit 2."""
+
+    reason = "usage"
 
 
 def build_parser() -> argparse.ArgumentParser:
