@@ -22,12 +22,11 @@ from kiosk.adapters.store.repositories import SqlCatalogStore, SqlOutboxStore, S
 from kiosk.adapters.zpl import LabelFormat, render_receipt, render_ticket
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.labels import LabelError, Receipt, ticket_label
-from kiosk.domain.outbox import SCHEMA_VERSION, OutboxEvent
-from kiosk.domain.timeutil import iso
+from kiosk.domain.outbox import EventKind, reprint_event
 
 log = logging.getLogger(__name__)
 
-REPRINT_EVENT = "reprint"
+REPRINT_EVENT = EventKind.REPRINT
 
 
 class JobState(enum.StrEnum):
@@ -245,18 +244,8 @@ class PrintJournal:
             copy=copy,
             reprint_of=job_id,
         )
-        payload = {
-            "v": SCHEMA_VERSION,
-            "job_id": new_id,
-            "reprint_of": job_id,
-            "ticket_id": original.ticket_id,
-            "copy": copy,
-            "device_id": device_id,
-            "reason": reason[:200],
-            "original_state": original.state.value,
-            "reprinted_at": iso(now),
-        }
-        SqlOutboxStore().append(conn, OutboxEvent(new_id, REPRINT_EVENT, now, payload))
+        event = reprint_event(new_id, job_id, original.ticket_id, copy, device_id, reason, original.state.value, now)
+        SqlOutboxStore().append(conn, event)
         log.warning(
             "reprint: ticket %s copy %d (job %s, of %s, was %s) on %s: %s",
             original.ticket_id,

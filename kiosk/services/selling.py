@@ -24,13 +24,13 @@ from kiosk.adapters.store.sales_tables import sales_order_lines, sales_orders
 from kiosk.adapters.store.tables import tickets as tickets_table
 from kiosk.domain import codes
 from kiosk.domain.catalog import Catalog
+from kiosk.domain.events import SaleTicket
 from kiosk.domain.model import TicketRecord
-from kiosk.domain.outbox import SCHEMA_VERSION, OutboxEvent
+from kiosk.domain.outbox import EventKind, OutboxEvent, sale_event
 from kiosk.domain.receipts import SaleReceipt, SoldTicket
 from kiosk.domain.sales import Cart, Payment, PaymentMethod, SaleError, Settlement, settle
-from kiosk.domain.timeutil import iso
 
-SALE_EVENT_KIND = "sale"
+SALE_EVENT_KIND = EventKind.SALE
 _REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWX"  # no 0/O, 1/I: read aloud at a counter
 
 
@@ -204,30 +204,7 @@ class SellingService:
 
 
 def _sale_event(receipt: SaleReceipt, cart: Cart, device_id: str, key_id: int) -> OutboxEvent:
-    s = receipt.settlement
-    payload = {
-        "v": SCHEMA_VERSION,
-        "order_id": receipt.order_id,
-        "order_ref": receipt.order_ref,
-        "device_id": device_id,
-        "event_id": cart.event_id,
-        "performance_id": cart.performance_id,
-        "sold_at": iso(receipt.sold_at),
-        "payment": {
-            "method": s.method.value,
-            "total": str(s.total),
-            "due": str(s.due),
-            "rounding": str(s.rounding),
-            "tendered": str(s.tendered),
-            "change": str(s.change),
-            "card_reference": s.reference,
-        },
-        "lines": [
-            {"tariff_id": x.tariff_id, "quantity": x.quantity, "unit_price": str(x.unit_price)} for x in cart.lines
-        ],
-        "tickets": [
-            {"ticket_id": t.ticket_id, "code": t.code, "tariff_id": t.tariff_id, "key_id": key_id}
-            for t in receipt.tickets
-        ],
-    }
-    return OutboxEvent(receipt.order_id, SALE_EVENT_KIND, receipt.sold_at, payload)
+    sold = [
+        SaleTicket(ticket_id=t.ticket_id, code=t.code, tariff_id=t.tariff_id, key_id=key_id) for t in receipt.tickets
+    ]
+    return sale_event(receipt.order_id, receipt.order_ref, device_id, cart, receipt.settlement, sold, receipt.sold_at)

@@ -6,26 +6,25 @@ lost ack, a broker redelivery, two central instances) changes nothing the second
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from kiosk.domain.outbox import EventKind
+from kiosk.domain.events import Checkin, EventRejected
 from kiosk.domain.timeutil import iso
 from sync_agent.central import tables as ct
-from sync_agent.central.validate import event_problem
+from sync_agent.central.migrate import upgrade
+from sync_agent.central.validate import check_event
 from sync_agent.messages import PeerAdmission, Rejection, TxBatch
 
 
 def open_central_db(url: str) -> Engine:
-    """SQLite path or URL, or a PostgreSQL URL (postgresql://… uses psycopg 3). Creates the tables."""
+    """SQLite path or URL, or a PostgreSQL URL (postgresql://… uses psycopg 3), migrated to the newest schema."""
     if "://" not in url:
         url = f"sqlite+pysqlite:///{url}"
     if url.startswith("postgresql://"):
@@ -38,29 +37,8 @@ def open_central_db(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
         event.listen(engine, "connect", _pg_connect)
-    ct.metadata.create_all(engine)
-    _add_late_columns(engine)
+    upgrade(engine)
     return engine
-
-
-def _add_late_columns(engine: Engine) -> None:
-    """Bring a database made by an older central up to date (additive only; safe when two instances race)."""
-    pg = engine.dialect.name == "postgresql"
-    if "entries_allowed" not in {c["name"] for c in inspect(engine).get_columns("central_admissions")}:
-        exists = "IF NOT EXISTS " if pg else ""
-        try:
-            with engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE central_admissions ADD COLUMN {exists}entries_allowed INTEGER"))
-        except (OperationalError, ProgrammingError) as exc:  # another instance added it first (SQLite)
-            if "duplicate column" not in str(exc):
-                raise
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE INDEX IF NOT EXISTS ix_central_incidents_ticket"
-                " ON central_incidents (venue, ticket_id, performance_id)"
-            )
-        )
 
 
 def _pg_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -92,11 +70,12 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch, now: datetime) ->
     rows, rejects, admissions = [], [], []
     allowed: dict[str, int] = {}  # scan id -> the ticket's entries per performance, from the payload
     for ev in batch.events:
-        problem = event_problem(ev, batch.device_id)
-        if problem is not None:
-            result.rejected.append(Rejection(event_id=ev.event_id, reason=problem))
+        try:
+            model = check_event(ev, batch.device_id)
+        except EventRejected as exc:
+            result.rejected.append(Rejection(event_id=ev.event_id, reason=exc.reason))
             rejects.append(
-                {"venue": venue, "device_id": batch.device_id, "event_id": ev.event_id, "reason": problem, "at": at}
+                {"venue": venue, "device_id": batch.device_id, "event_id": ev.event_id, "reason": exc.reason, "at": at}
             )
             continue
         result.acked.append(ev.event_id)
@@ -111,24 +90,24 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch, now: datetime) ->
                 "seq": ev.seq,
                 "kind": ev.kind,
                 "occurred_at": ev.occurred_at,
-                "payload": json.dumps(ev.payload, separators=(",", ":"), ensure_ascii=False),
+                # As validated, with the defaults of fields older devices did not send.
+                "payload": model.model_dump_json(by_alias=True),
                 "received_at": at,
             }
         )
-        if ev.kind == EventKind.CHECKIN:
-            p = ev.payload
-            allowed[ev.event_id] = p.get("entries_allowed", 1)
+        if isinstance(model, Checkin):
+            allowed[ev.event_id] = model.entries_allowed
             admissions.append(
                 PeerAdmission(
                     v=1,
                     scan_id=ev.event_id,
-                    ticket_id=p["ticket_id"],
-                    performance_id=p.get("performance_id"),
-                    movement=p["movement"],
+                    ticket_id=model.ticket_id,
+                    performance_id=model.performance_id,
+                    movement=model.movement,
                     device_id=batch.device_id,
-                    gate=p["gate"],
-                    list_id=p.get("list_id") if isinstance(p.get("list_id"), int) else None,
-                    scanned_at=p["scanned_at"],
+                    gate=model.gate,
+                    list_id=model.list_id,
+                    scanned_at=model.scanned_at,
                 )
             )
     _insert_ignore(conn, ct.events, rows, ["event_id"])

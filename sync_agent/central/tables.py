@@ -1,5 +1,5 @@
-"""Central's tables (SQLAlchemy Core; SQLite or PostgreSQL). Created with `create_all` at start: central has
-no deployed history yet, so Alembic for central is left for its first schema change."""
+"""Central's tables (SQLAlchemy Core; SQLite or PostgreSQL). The schema is made by the Alembic revisions in
+`sync_agent/central/migrations` (applied at start): change a table here and add a revision there."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ admissions = Table(
     Column("gate", String(64), nullable=False),
     Column("scanned_at", String(40), nullable=False),
     # The ticket's entries per performance as the device knew it (payload `entries_allowed`); NULL = 1 (older
-    # events did not carry it). Added after the first release: `ingest.open_central_db` adds it to older databases.
+    # events did not carry it). Added after the first release; migration 0001 adds it to such databases.
     Column("entries_allowed", Integer, nullable=True),
     Index("ix_central_admissions_ticket", "venue", "ticket_id", "performance_id"),
 )

@@ -1,5 +1,6 @@
-"""Central's checks: malformed events come back rejected with a reason and land in the device's dead letters;
-unknown but well-formed kinds are stored generically; malformed batches on the tx topic are counted, not fatal."""
+"""Central's checks: malformed events of every kind, unknown kinds and unreadable outbox rows come back rejected
+with a reason and land in the device's dead letters, while the device's well-formed events of every kind are
+stored; malformed batches on the tx topic are counted, not fatal."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.repositories import SqlOutboxStore
 from kiosk.domain.outbox import OutboxEvent
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import open_central_db, stats
+from tests.sync import event_samples as samples
 from tests.sync.conftest import VENUE, open_device_store, pending, queue_events, wait_until
 
 pytestmark = pytest.mark.broker
@@ -40,11 +42,12 @@ def scan_payload(eid: str, **over: object) -> dict[str, object]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-def test_bad_events_are_dead_lettered_with_reasons_and_unknown_kinds_stored(
+def test_bad_events_are_dead_lettered_with_reasons_and_every_good_kind_stored(
     mosquitto, keys, start_central, start_agent, tmp_path: Path
 ) -> None:
     store = open_device_store(tmp_path / "dev.sqlite")
     good = queue_events(store, 20, "door-a")
+    built = samples.every_kind("door-a")
     bad: dict[str, tuple[str, dict[str, object], str]] = {}
     for kind, over, reason in (
         ("checkin", {"v": 2}, "unsupported_version"),
@@ -57,15 +60,30 @@ def test_bad_events_are_dead_lettered_with_reasons_and_unknown_kinds_stored(
         ("checkin", {"entries_allowed": 0}, "malformed:entries_allowed"),
         ("checkin", {"entries_allowed": "2"}, "malformed:entries_allowed"),
         ("checkin", {"entries_allowed": True}, "malformed:entries_allowed"),
+        ("checkin", {"holder_name": "Ada"}, "unknown_field"),
+        ("voucher", {}, "unknown_kind"),
     ):
         eid = str(uuid.uuid4())
         bad[eid] = (kind, scan_payload(eid, **over), reason)
-    sale_id = str(uuid.uuid4())
+    for event, over, reason in (
+        (samples.failed_scan(), {"text_prefix": "x" * 500}, "malformed:text_prefix"),
+        (samples.sale(), {"payment": {"method": "cash", "total": 45.0}}, "malformed:payment"),
+        (samples.sale(), {"order_id": "not-this-order"}, "malformed:order_id"),
+        (samples.reprint(), {"copy": "2"}, "malformed:copy"),
+        (samples.reprint(), {"printer_dump": "x" * 1000}, "unknown_field"),
+    ):
+        bad[event.event_id] = (event.kind, {**event.payload, **over}, reason)
+    unreadable = str(uuid.uuid4())
+    bad[unreadable] = ("checkin", scan_payload(unreadable), "malformed:payload")
     with store.write() as conn:
         out = SqlOutboxStore()
         for eid, (kind, payload, _) in bad.items():
             out.append(conn, OutboxEvent(eid, kind, AT, payload))
-        out.append(conn, OutboxEvent(sale_id, "sale", AT, {"v": 1, "total": "45.00", "device_id": "door-a"}))
+        for event in built:
+            out.append(conn, event)
+        # A row damaged on disk: it must not hold back the events queued after it.
+        conn.execute(update(t.outbox).where(t.outbox.c.event_id == unreadable).values(payload='{"v": 1, "scan'))
+    after = queue_events(store, 5, "door-a", start_ticket=2_000_000)
     central_db = str(tmp_path / "central.sqlite")
     start_central(central_db, mosquitto, keys)
     start_agent(store, mosquitto, "door-a", keys, ack_timeout=2.0)
@@ -77,8 +95,8 @@ def test_bad_events_are_dead_lettered_with_reasons_and_unknown_kinds_stored(
     with engine.connect() as conn:
         stored = set(conn.execute(select(ct.events.c.event_id)).scalars())
         st = stats(conn)
-    assert stored == {*good, sale_id}
-    assert st["by_kind"]["sale"] == 1
+    assert stored == {*good, *after, *(e.event_id for e in built)}
+    assert st["by_kind"]["sale"] == 1 and st["by_kind"]["reprint"] == 1
     assert sum(st["rejected"].values()) == len(bad)
 
 

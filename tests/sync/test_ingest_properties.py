@@ -1,18 +1,17 @@
 """Central's ingest as a property: whatever order, repetition and splitting the batches arrive in, every valid
 event is stored once, a ticket has one incident per entry beyond its allowance when two or more devices admitted
-it (re-entries never count), and acks name every event sent."""
+it (re-entries never count), and acks name every event sent. (Older databases: test_central_migrations.py.)"""
 
 from __future__ import annotations
 
 import itertools
-import sqlite3
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import ingest_batch, open_central_db
@@ -96,29 +95,4 @@ def test_any_delivery_order_stores_each_event_once(  # type: ignore[no-untyped-d
         expected = max(0, len(devs) - allowed) if len(set(devs)) > 1 else 0
         found = per_ticket_incidents.get(ticket, 0)
         assert found == expected, f"ticket {ticket} (allows {allowed}): entries by {devs} gave {found} incidents"
-    engine.dispose()
-
-
-def test_an_older_central_database_gains_the_allowance_column(tmp_path: Path) -> None:
-    db = tmp_path / "c.sqlite"
-    open_central_db(str(db)).dispose()
-    with sqlite3.connect(db) as raw:  # what a central before the allowance column made, with one stored entry
-        raw.execute("DROP INDEX ix_central_incidents_ticket")
-        raw.execute("ALTER TABLE central_admissions DROP COLUMN entries_allowed")
-        raw.execute(
-            "INSERT INTO central_admissions (scan_id, venue, ticket_id, performance_id, movement, device_id, gate,"
-            " scanned_at) VALUES ('old-1', 'lac', 5, 12, 'entry', 'door-a', 'main', '2026-11-28T17:00:00Z')"
-        )
-    engine = open_central_db(str(db))
-    columns = {c["name"] for c in inspect(engine).get_columns("central_admissions")}
-    assert "entries_allowed" in columns
-    assert "ix_central_incidents_ticket" in {i["name"] for i in inspect(engine).get_indexes("central_incidents")}
-    for i, device in enumerate(("door-b", "door-c")):
-        batch = TxBatch(v=1, batch_id=uuid.uuid4().hex, device_id=device, events=[event(i, device, 5, allowed=2)])
-        with engine.begin() as conn:
-            ingest_batch(conn, "lac", batch, NOW)
-        with engine.connect() as conn:
-            found = conn.execute(select(func.count()).select_from(ct.incidents)).scalar_one()
-        # The old row counts as one entry; the new events say the ticket allows two.
-        assert found == i, f"after {device}: {found} incidents"
     engine.dispose()
