@@ -203,16 +203,17 @@ def resolve(args: argparse.Namespace) -> tuple[Path, AgentSettings, Path]:
 
 def claim_or_refuse(store: Store, settings: AgentSettings, args: argparse.Namespace) -> None:
     """Run only as the store's device: claim an unclaimed store, refuse another device or venue (IdentityError)."""
-    from kiosk.adapters.store.identity import claim_store, store_identity_of
+    from kiosk.adapters.store.identity import checked_owner, claim_store
     from kiosk.domain.clock import system_clock
 
     named_by = "--device/--venue" if args.device or args.venue else f"the config {args.config}"
-    before = store_identity_of(store)
+    # A read: a claimed store is checked without waiting for the write lock (the UI may hold it).
+    if checked_owner(store, settings.device, settings.venue, named_by=named_by) is not None:
+        return
     identity = claim_store(
         store, settings.device, settings.venue, now=system_clock(), claimed_by="kiosk-sync", named_by=named_by
     )
-    if before is None:
-        logging.getLogger("kiosk.sync").info("store %s claimed for %s", store.path, identity.describe())
+    logging.getLogger("kiosk.sync").info("store %s claimed for %s", store.path, identity.describe())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

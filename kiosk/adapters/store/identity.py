@@ -123,19 +123,26 @@ def claim_store(
         raise IdentityError(f"{store.path}: {exc}", reason=exc.reason) from None
 
 
+def checked_owner(store: Store, device_id: str | None, venue_id: str | None, *, named_by: str) -> StoreIdentity | None:
+    """The store's owner after checking it is `device_id` at `venue_id` (a read only); None for an unclaimed store."""
+    identity = store_identity_of(store)
+    if identity is not None:
+        try:
+            ensure_matches(identity, device_id, venue_id, named_by=named_by)
+        except IdentityError as exc:
+            raise IdentityError(f"{store.path}: {exc}", reason=exc.reason) from None
+    return identity
+
+
 def writer_device(store: Store, requested: str | None = None, *, named_by: str = "--device") -> StoreIdentity:
     """The identity a writer (a scan from the CLI, the app) records under: the store's; `requested` must match it."""
-    identity = store_identity_of(store)
+    identity = checked_owner(store, requested, None, named_by=named_by)
     if identity is None:
         raise IdentityError(
             f"{store.path}: this store has no device identity yet; claim it once with "
             f"`kiosk store claim --db {store.path} --device ID --venue VENUE`",
             reason="no_identity",
         )
-    try:
-        ensure_matches(identity, requested, named_by=named_by)
-    except IdentityError as exc:
-        raise IdentityError(f"{store.path}: {exc}", reason=exc.reason) from None
     return identity
 
 
@@ -155,13 +162,7 @@ def configured_device(
     With no id in the config (first boot never ran) the store's own id, when it has one; None when neither knows.
     IdentityError when the config names another device or venue than the store's."""
     if device_id is None:
-        identity = store_identity_of(store)
-        if identity is None:
-            return None
-        try:
-            ensure_matches(identity, None, venue_id, named_by="the config")
-        except IdentityError as exc:
-            raise IdentityError(f"{store.path}: {exc}", reason=exc.reason) from None
-        return identity.device_id
+        identity = checked_owner(store, None, venue_id, named_by="the config")
+        return identity.device_id if identity else None
     identity = claim_store(store, device_id, venue_id, now=now, claimed_by="app", role=role, named_by="the config")
     return identity.device_id
