@@ -13,13 +13,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-from kiosk.adapters.store import tables as t
-from kiosk.adapters.store.engine import Store
-from kiosk.adapters.store.repositories import SqlCatalogStore, SqlTicketStore
-from kiosk.adapters.store.sync_tables import sync_commands
+from kiosk.adapters.store import sync_inbound_repository as repo
+from kiosk.adapters.store.engine import Store, StoreError
+from kiosk.adapters.store.sync_repository import StoreConnection as Connection
+from kiosk.adapters.store.sync_repository import is_busy
+from kiosk.domain.clock import Clock
 from kiosk.domain.errors import KioskError
 from kiosk.domain.timeutil import parse_instant
 from sync_agent import messages as m
@@ -53,22 +51,17 @@ class Rejected(KioskError):
 
 def insert_peer_checkin(conn: Connection, adm: m.PeerAdmission) -> bool:
     """A movement made at another door, recorded once (idempotent on scan_id). True when it was new."""
-    stmt = sqlite_insert(t.checkins).on_conflict_do_nothing(index_elements=["scan_id"])
-    result = conn.execute(
-        stmt,
-        {
-            "scan_id": adm.scan_id,
-            "ticket_id": adm.ticket_id,
-            "performance_id": adm.performance_id,
-            "movement": adm.movement,
-            "scanned_at": parse_instant(adm.scanned_at),
-            "device_id": adm.device_id,
-            "gate": adm.gate,
-            "list_id": adm.list_id,
-            "source": "peer",
-        },
+    checkin = repo.PeerCheckin(
+        scan_id=adm.scan_id,
+        ticket_id=adm.ticket_id,
+        performance_id=adm.performance_id,
+        movement=adm.movement,
+        scanned_at=parse_instant(adm.scanned_at),
+        device_id=adm.device_id,
+        gate=adm.gate,
+        list_id=adm.list_id,
     )
-    return bool(result.rowcount)
+    return repo.insert_peer_checkin(conn, checkin)
 
 
 class InboundHandler:
@@ -79,7 +72,7 @@ class InboundHandler:
         store: Store,
         topics: DeviceTopics,
         verifier: Verifier,
-        clock: Callable[[], datetime],
+        clock: Clock,
         on_resync_needed: Callable[[str, int, int], None],
         sections: Mapping[str, SectionApplier] | None = None,
         commands: Mapping[str, CommandHandler] | None = None,
@@ -95,7 +88,6 @@ class InboundHandler:
         self.sections = dict(sections or {})
         self.commands = dict(commands or {})
         self.on_central_time = on_central_time  # told the time of each verified command addressed to this device
-        self._tickets = SqlTicketStore()
         self.data_changed = False
         self._routes: dict[str, tuple[str, Callable[[Connection, bytes], str]]] = {
             self.venue.catalog: ("catalog", self._catalog),
@@ -115,7 +107,9 @@ class InboundHandler:
         return None
 
     def handle(self, topic: str, payload: bytes) -> str:
-        """Apply or reject `payload`; returns the outcome that was counted."""
+        """Apply or reject `payload`; returns the outcome that was counted.
+
+        Raises `StoreError` only when the store is busy (another writer holds the lock): then nothing happened."""
         kind = self.kind_of(topic) or "unknown_topic"
         now = self.clock()
         try:
@@ -131,6 +125,11 @@ class InboundHandler:
         except (Rejected, m.MessageError, SignatureError) as exc:
             reason = exc.reason
             detail = getattr(exc, "detail", "")
+        except StoreError as exc:
+            if is_busy(exc):
+                raise  # nothing was applied: the caller keeps the message and tries again later
+            log.exception("inbound %s failed", kind)
+            reason, detail = "error", "StoreError"
         except Exception as exc:  # a bug or a full disk must not stop the agent; the message is counted
             log.exception("inbound %s failed", kind)
             reason, detail = "error", type(exc).__name__
@@ -157,7 +156,7 @@ class InboundHandler:
         if msg.version <= int(get_state(conn, CATALOG_VERSION, "0")):
             return IGNORED_OLD
         catalog = catalog_from_doc(msg.catalog)
-        SqlCatalogStore().replace(conn, catalog)
+        repo.replace_catalog(conn, catalog)
         for name, apply in self.sections.items():  # later catalog parts (promotions, forms…), same transaction
             try:
                 apply(conn, msg.catalog.get(name))
@@ -176,8 +175,7 @@ class InboundHandler:
         if (msg.snapshot_id, msg.seq) <= self.ticket_state(conn):
             return IGNORED_OLD
         records = [ticket_from_doc(d) for d in msg.tickets]
-        conn.execute(delete(t.tickets).where(t.tickets.c.source == "list"))
-        self._tickets.upsert(conn, records, source="list")
+        repo.replace_list_tickets(conn, records)
         set_state(conn, TICKETS_SNAPSHOT, str(msg.snapshot_id))
         set_state(conn, TICKETS_SEQ, str(msg.seq))
         self._mark_data(conn)
@@ -192,9 +190,7 @@ class InboundHandler:
         if msg.snapshot_id != snapshot or msg.seq != seq + 1:
             self.on_resync_needed("gap", snapshot, seq)
             raise Rejected("gap", f"have {snapshot}@{seq}, got {msg.snapshot_id}@{msg.seq}")
-        self._tickets.upsert(conn, [ticket_from_doc(d) for d in msg.upserts], source="list")
-        if msg.removed:
-            conn.execute(delete(t.tickets).where(t.tickets.c.ticket_id.in_(msg.removed)))
+        repo.apply_ticket_delta(conn, [ticket_from_doc(d) for d in msg.upserts], msg.removed)
         set_state(conn, TICKETS_SEQ, str(msg.seq))
         self._mark_data(conn)
         return APPLIED
@@ -205,9 +201,7 @@ class InboundHandler:
             return IGNORED_OLD
         for r in msg.revocations:
             m.check_instant(r.revoked_at)
-        conn.execute(delete(t.revocations))  # the signed list is the whole truth, not an increment
-        for r in msg.revocations:
-            self._tickets.revoke(conn, r.ticket_id, r.reason, parse_instant(r.revoked_at))
+        repo.replace_revocations(conn, [(r.ticket_id, r.reason, parse_instant(r.revoked_at)) for r in msg.revocations])
         set_state(conn, REVOCATIONS_VERSION, str(msg.version))
         self._mark_data(conn)
         return APPLIED
@@ -231,14 +225,10 @@ class InboundHandler:
             self.on_central_time(issued)  # signed by central: a lower bound of central's clock, even if expired
         if issued is None or self.clock() - issued > COMMAND_MAX_AGE:
             raise Rejected("expired", cmd.issued_at)
-        if conn.execute(sync_commands.select().where(sync_commands.c.command_id == cmd.command_id)).first():
+        if repo.command_seen(conn, cmd.command_id):
             return "duplicate"
         result = self._run_command(conn, cmd)
-        conn.execute(
-            sync_commands.insert().values(
-                command_id=cmd.command_id, name=cmd.name, result=result, applied_at=self.clock()
-            )
-        )
+        repo.record_command(conn, cmd.command_id, cmd.name, result, self.clock())
         log.info("command %s (%s) applied: %s", cmd.name, cmd.command_id, result)
         return APPLIED
 
@@ -259,9 +249,7 @@ class InboundHandler:
             ids = cmd.args.get("ticket_ids")
             if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
                 raise Rejected("bad_arguments", "erase_holder needs ticket_ids: [int]")
-            done = conn.execute(
-                update(t.tickets).where(t.tickets.c.ticket_id.in_(ids)).values(holder_name=None)
-            ).rowcount
+            done = repo.erase_holders(conn, ids)
             return f"erased holder of {done} tickets"
         raise Rejected("unknown_command", cmd.name)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -14,6 +15,12 @@ from paho.mqtt.properties import Properties
 
 # A device's session (its subscriptions and the QoS 1 messages queued for it) outlives a week-long outage.
 SESSION_EXPIRY_S = 7 * 24 * 3600
+
+
+class Publisher(Protocol):
+    """What the agent's parts need of the MQTT client (paho's `Client` is one; unit tests pass a fake)."""
+
+    def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> Any: ...
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from kiosk.adapters.sdnotify import SystemdNotifier
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, open_store
 from kiosk.adapters.store.repositories import SqlOutboxStore
@@ -24,12 +25,28 @@ from sync_agent.agent import AgentSettings, SyncAgent
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import open_central_db
 from sync_agent.central.service import CentralService
+from sync_agent.inbound import CommandHandler
 from sync_agent.mqtt import BrokerSettings
 from sync_agent.signing import Signer, Verifier, load_or_create_private_key, write_public_key
 from tests.fixtures.broker import MosquittoBroker
 
 VENUE = "lac"
 VENV_BIN = Path(sys.executable).parent
+
+
+class RecordingNotifier(SystemdNotifier):
+    """systemd's side of the notify protocol, in memory: every message with the monotonic time it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.messages: list[tuple[float, str]] = []
+
+    def notify(self, message: str) -> bool:
+        self.messages.append((time.monotonic(), message))
+        return True
+
+    def lines(self, prefix: str = "") -> list[str]:
+        return [m for _, m in list(self.messages) if m.startswith(prefix)]
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
@@ -64,7 +81,16 @@ class AgentThread:
     """A SyncAgent running its real loop in a thread (stop() = the SIGTERM path)."""
 
     def __init__(
-        self, store: Store, broker: MosquittoBroker, device: str, keys: Keys, clock: Clock = system_clock, **kw: float
+        self,
+        store: Store,
+        broker: MosquittoBroker,
+        device: str,
+        keys: Keys,
+        *,
+        clock: Clock = system_clock,
+        notifier: SystemdNotifier | None = None,
+        commands: Mapping[str, CommandHandler] | None = None,
+        **kw: float,
     ) -> None:
         settings = AgentSettings(
             VENUE,
@@ -73,7 +99,7 @@ class AgentThread:
             backoff_cap=1.0,
             **kw,  # type: ignore[arg-type]
         )
-        self.agent = SyncAgent(store, settings, keys.verifier(), clock=clock)
+        self.agent = SyncAgent(store, settings, keys.verifier(), clock=clock, notifier=notifier, commands=commands)
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self.agent.run, args=(self.stop_event,), daemon=True)
         self.thread.start()

@@ -5,18 +5,28 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import threading
 import time
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from kiosk.domain.clock import fixed_clock
 from sync_agent.status import read_status
 from sync_agent.topics import DeviceTopics
-from tests.sync.conftest import VENUE, Proc, open_device_store, queue_events, sync_cmd, wait_until
+from tests.sync.conftest import (
+    VENUE,
+    Proc,
+    RecordingNotifier,
+    open_device_store,
+    queue_events,
+    sync_cmd,
+    wait_until,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -104,26 +114,39 @@ def test_systemd_notify_sigterm_and_last_will(
 def test_a_stuck_loop_stops_the_watchdog_pings(
     mosquitto, keys, start_agent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "dev.sqlite"
-    store = open_device_store(db)
-    notify = NotifySocket(tmp_path / "notify.sock")
-    monkeypatch.setenv("NOTIFY_SOCKET", str(notify.path))
+    """A step that hangs (here a command handler waiting on an event) stops the pings; they resume after it."""
+    store = open_device_store(tmp_path / "dev.sqlite")
     monkeypatch.setenv("WATCHDOG_USEC", "100000")
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    entered, release = threading.Event(), threading.Event()
+
+    def hang(_conn: object, _args: object) -> str:
+        entered.set()
+        release.wait(20)
+        return "released"
+
+    notifier = RecordingNotifier()
+    issued = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
+    agent = start_agent(
+        store, mosquitto, "door-a", keys, clock=fixed_clock(issued), notifier=notifier, commands={"hang": hang}
+    )
+    wait_until(lambda: notifier.lines().count("WATCHDOG=1") >= 3 and agent.agent.subscribed, what="pings, SUBACK")
+    body = {"v": 1, "type": "command", "command_id": str(uuid.uuid4()), "device_id": "door-a", "name": "hang",
+            "issued_at": "2026-11-28T18:00:00Z"}  # fmt: skip
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="central-probe", protocol=mqtt.MQTTv5)
+    c.connect(mosquitto.host, mosquitto.port)
+    c.loop_start()
     try:
-        agent = start_agent(store, mosquitto, "door-a", keys, status_interval=0.05, status_heartbeat=0.05)
-        wait_until(lambda: notify.lines().count("WATCHDOG=1") >= 3, what="watchdog pings")
-        # Another process holds the write lock: the agent's loop blocks on its status write (busy timeout 5 s).
-        locker = sqlite3.connect(db, isolation_level=None)
-        locker.execute("BEGIN EXCLUSIVE")
-        time.sleep(0.3)
-        stuck_from = time.monotonic()
-        time.sleep(1.0)
-        pings_while_stuck = [m for t, m in notify.messages if t > stuck_from and m == "WATCHDOG=1"]
-        locker.execute("ROLLBACK")
-        locker.close()
-        assert pings_while_stuck == []
-        resumed = time.monotonic()
-        wait_until(lambda: any(t > resumed and m == "WATCHDOG=1" for t, m in notify.messages), what="pings again")
-        assert agent.thread.is_alive()
+        c.publish(DeviceTopics(VENUE, "door-a").cmd, json.dumps(keys.signer.envelope(body)), qos=1).wait_for_publish(5)
     finally:
-        notify.close()
+        c.disconnect()
+        c.loop_stop()
+    assert entered.wait(10), "the command never reached its handler"
+    stuck_from = time.monotonic()
+    release.wait(1.0)  # the deliberate window: ten ping intervals with the loop stuck
+    pings_while_stuck = [m for t, m in notifier.messages if t > stuck_from and m == "WATCHDOG=1"]
+    release.set()
+    assert pings_while_stuck == []
+    resumed = time.monotonic()
+    wait_until(lambda: any(t > resumed and m == "WATCHDOG=1" for t, m in notifier.messages), what="pings again")
+    assert agent.thread.is_alive()

@@ -145,8 +145,7 @@ def test_device_offline_for_long_with_10k_events(mosquitto, keys, start_central,
     store = open_device_store(tmp_path / "dev.sqlite")
     mosquitto.stop()  # the venue's uplink is down for the whole evening
     agent = start_agent(store, mosquitto, "door-a", keys, ack_timeout=3.0)
-    queue_events(store, 10_000, "door-a")
-    time.sleep(1.0)
+    queue_events(store, 10_000, "door-a")  # one long write transaction while the agent starts: it must not die
 
     def offline_status() -> bool:
         with store.read() as conn:
@@ -154,7 +153,7 @@ def test_device_offline_for_long_with_10k_events(mosquitto, keys, start_central,
         return s is not None and not s.online and s.pending == 10_000 and s.oldest_pending_at is not None
 
     wait_until(offline_status, what="the status row to show offline with 10k pending")
-    assert agent.agent.counters.events_sent == 0
+    assert agent.agent.counters.events_sent == 0 and agent.thread.is_alive()
     mosquitto.start()
     central_db = str(tmp_path / "central.sqlite")
     start_central(central_db, mosquitto, keys)

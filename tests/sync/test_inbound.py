@@ -12,10 +12,13 @@ from sqlalchemy import Connection
 from kiosk.adapters.store.engine import Store
 from kiosk.adapters.store.repositories import SqlCatalogStore
 from kiosk.demo.venue import DemoVenue
+from kiosk.domain.clock import fixed_clock
 from sync_agent.documents import catalog_to_doc
 from sync_agent.inbound import InboundHandler
 from sync_agent.status import get_state, set_state
 from sync_agent.topics import DeviceTopics
+
+AT = datetime(2027, 12, 31, 22, 59, tzinfo=UTC)  # 23:59 in Zurich: the last minute of the year
 
 
 def test_catalog_sections_apply_all_or_nothing(demo_venue: tuple[Store, DemoVenue], keys) -> None:  # type: ignore[no-untyped-def]
@@ -30,7 +33,7 @@ def test_catalog_sections_apply_all_or_nothing(demo_venue: tuple[Store, DemoVenu
 
     topics = DeviceTopics("lac", "door-a")
     handler = InboundHandler(
-        store, topics, keys.verifier(), lambda: datetime.now(UTC), lambda *_: None, {"promotions": promotions}
+        store, topics, keys.verifier(), fixed_clock(AT), lambda *_: None, {"promotions": promotions}
     )
     doc = catalog_to_doc(venue.catalog)
 
@@ -72,12 +75,12 @@ def test_feature_commands_run_once_in_their_transaction(demo_venue: tuple[Store,
 
     topics = DeviceTopics("lac", "door-a")
     handler = InboundHandler(
-        store, topics, keys.verifier(), lambda: datetime.now(UTC), lambda *_: None, commands={"grant": grant}
+        store, topics, keys.verifier(), fixed_clock(AT), lambda *_: None, commands={"grant": grant}
     )
 
     def send(command_id: str, args: dict[str, Any]) -> str:
         body = {"v": 1, "type": "command", "command_id": command_id, "device_id": "door-a", "name": "grant",
-                "args": args, "issued_at": iso(datetime.now(UTC))}  # fmt: skip
+                "args": args, "issued_at": iso(AT)}  # fmt: skip
         return handler.handle(topics.cmd, json.dumps(keys.signer.envelope(body)).encode())
 
     assert send("g1", {"seats": 4}) == "applied"
@@ -97,7 +100,7 @@ def test_ticket_deltas_out_of_order_or_from_another_snapshot_ask_for_a_resync(
     store, venue = demo_venue
     resyncs: list[tuple[str, int, int]] = []
     topics = DeviceTopics("lac", "door-a")
-    handler = InboundHandler(store, topics, keys.verifier(), lambda: datetime.now(UTC), lambda *a: resyncs.append(a))
+    handler = InboundHandler(store, topics, keys.verifier(), fixed_clock(AT), lambda *a: resyncs.append(a))
     vt = topics.venue_topics
     docs = [ticket_to_doc(tk) for tk in venue.tickets[:3]]
 
