@@ -21,6 +21,7 @@ from kiosk.adapters.store.engine import BUSY_TIMEOUT_MS, Store, StoreError, tran
 from kiosk.adapters.store.repositories import SqlCatalogStore, SqlOutboxStore
 from kiosk.adapters.store.sync_tables import SyncStatus, read_status
 
+BUSY = "store_busy"  # the reason of a StoreError raised by `BriefStore` when another writer kept the lock
 # The handle a transaction gives to the repository functions and to feature hooks (catalog sections, commands).
 StoreConnection = Connection
 
@@ -44,6 +45,8 @@ __all__ = [
 
 def is_busy(exc: StoreError) -> bool:
     """True when `exc` is another connection holding the write lock (worth retrying), not a broken store."""
+    if exc.reason == BUSY:
+        return True
     cause = exc.__cause__
     text = str(getattr(cause, "orig", cause) or exc).lower()
     return isinstance(cause, OperationalError) and ("locked" in text or "busy" in text)
@@ -68,9 +71,8 @@ class BriefStore(Store):
             if not is_busy(exc):
                 raise
             # The same cause (so `is_busy` still sees it), with the wait this store really had.
-            raise StoreError(f"{self.path}: the database stayed locked for {self.wait_ms} ms by another writer") from (
-                exc.__cause__
-            )
+            text = f"{self.path}: the database stayed locked for {self.wait_ms} ms by another writer"
+            raise StoreError(text, reason=BUSY) from exc.__cause__
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
