@@ -12,6 +12,7 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.domain.clock import Clock, system_clock
+from kiosk.domain.languages import DEFAULT_LANGUAGE, LANGUAGES
 from kiosk.services.kiosk_status import KioskStatus
 from kiosk.services.ports import NoNotifier, Notifier, PrintingPort, StorePort
 from kiosk.services.scanning import ScanningService
@@ -40,8 +41,8 @@ class AppServices:
     safe_mode: bool = False
     demo: bool = False
     pin_check: Callable[[str], bool] = lambda _pin: False
-    languages: tuple[str, ...] = ("fr", "de", "it", "en")
-    default_lang: str = "fr"
+    languages: tuple[str, ...] = LANGUAGES
+    default_lang: str = DEFAULT_LANGUAGE
     idle_timeout_s: float = 90.0
     fullscreen: bool = False
     version: str = __version__

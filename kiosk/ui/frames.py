@@ -9,16 +9,19 @@ content is undefined (under Mesa it is often an older frame, e.g. the one drawn 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.core.window import Window
 from kivy.uix.screenmanager import ScreenManager
 
 from kiosk.domain.errors import KioskError
 from kiosk.ui.layout_check import stray_visible, walk
+
+if TYPE_CHECKING:
+    from kiosk.ui.scripted import Step
 
 # Attributes holding Clock triggers that Kivy widgets (and ours) fire on the next frame to lay out or re-render.
 _TRIGGERS = ("_trigger_layout", "_trigger_texture", "_pending")
@@ -114,7 +117,9 @@ class FrameWatch:
         return frame
 
 
-def settle_then_capture(watch: FrameWatch, path: Path, what: str, timeout: float = 15.0) -> Any:
+def settle_then_capture(
+    watch: FrameWatch, path: Path, what: str, timeout: float = 15.0
+) -> Generator[Step, None, Frame]:
     """Script steps (for `kiosk.ui.scripted.Sequencer`): wait for a settled screen, then grab one frame of it."""
     from kiosk.ui.scripted import Until
 

@@ -46,7 +46,7 @@ def tune_malloc() -> bool:
     if libc is None or not hasattr(libc, "mallopt"):
         return False
     ok = libc.mallopt(M_ARENA_MAX, 2) == 1
-    return libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and ok
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1) and ok
 
 
 def release_freed_memory() -> None:

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kiosk.domain.languages import LANGUAGES
 
 if TYPE_CHECKING:
+    from kiosk.services.app_services import AppServices
+    from kiosk.services.scanning import ScanResult
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.camera_feed import Frame
     from kiosk.ui.frames import FrameWatch
+    from kiosk.ui.screens.sales import SalesScreen
+    from kiosk.ui.scripted import Script
+
+    Shot = Callable[[str], Script]  # a screenshot named so, as script steps
 
 VERDICT_ORDER = (
     "valid",
@@ -47,11 +57,12 @@ class StillCamera:
 
     def __init__(self, code: str) -> None:
         import cv2
+        import numpy as np
 
         from kiosk.demo.frame_synth import TicketScene, render_scene
 
         frame = render_scene(TicketScene(code, size=(1280, 720), code_height=0.45, rotation=-6.0))
-        self.frame = cv2.resize(frame, (640, 360))
+        self.frame: Frame = cv2.resize(frame, (640, 360)).astype(np.uint8, copy=False)  # uint8 already
         self.frames_read = 1
         self.decode_ms = 0.0
         self.last_codes = [code[:16]]
@@ -63,19 +74,22 @@ class StillCamera:
 
     def set_direction(self, gate: str, direction: str) -> None: ...
 
-    def latest(self) -> tuple[int, Any]:
+    def note_code(self, text: str) -> None: ...
+
+    def latest(self) -> tuple[int, Frame | None]:
         return 1, self.frame
 
 
-def _verdict_samples(services: Any, expected: list[tuple[str, str]]) -> dict[str, Any]:
+def _verdict_samples(services: AppServices, expected: list[tuple[str, str]]) -> dict[str, ScanResult]:
     """Real scan results of every kind, made once on the demo store (no debounce: one scan per call)."""
     from datetime import timedelta
 
     from kiosk.domain.model import Direction
 
+    assert services.scanning is not None, "the screenshot demo is a door"
     scanning = services.scanning.with_debounce(timedelta(0))
     gate = services.gate
-    out: dict[str, Any] = {}
+    out: dict[str, ScanResult] = {}
     admitted = []
     for code, verdict in expected:
         if verdict != "valid":
@@ -96,7 +110,7 @@ def _verdict_samples(services: Any, expected: list[tuple[str, str]]) -> dict[str
     return out
 
 
-def _shot(watch: FrameWatch, out: Path, report: ScreenshotReport, lang: str, name: str) -> Iterator[Any]:
+def _shot(watch: FrameWatch, out: Path, report: ScreenshotReport, lang: str, name: str) -> Script:
     """Wait for the screen to settle, grab that frame, and check it: one step shown, every text fits."""
     from kivy.core.window import Window
 
@@ -111,7 +125,7 @@ def _shot(watch: FrameWatch, out: Path, report: ScreenshotReport, lang: str, nam
         report.problems.append(f"{lang}/{name}: {item}")
 
 
-def _door_states(app: Any, shot: Any, samples: dict[str, Any]) -> Iterator[Any]:
+def _door_states(app: KioskApp, shot: Shot, samples: dict[str, ScanResult]) -> Script:
     door = app.manager.get_screen("door")
     app.show("door")
     door.hide_verdict()
@@ -127,20 +141,23 @@ def _door_states(app: Any, shot: Any, samples: dict[str, Any]) -> Iterator[Any]:
     door.hide_verdict()
 
 
-def _sales_states(app: Any, shot: Any) -> Iterator[Any]:
+def _sales_states(app: KioskApp, shot: Shot) -> Script:
     from kiosk.ui.scripted import Until
 
-    sales = app.manager.get_screen("sales")
+    sales: SalesScreen = app.manager.get_screen("sales")
     app.show("sales")
     sales.reset()
     yield Until(lambda: bool(sales.ids.performances.children), 10, "performances listed")
     yield from shot("sale-1-performance")
     today = next(p for p in sales.ids.performances.children[::-1] if p.today)
     sales.choose_performance(today.performance_id, today.event_id)
+    assert sales.catalog is not None  # the performances above come from it
     for tariff_id in sorted(sales.catalog.tariffs):
         tariff = sales.catalog.tariffs[tariff_id]
-        if tariff.event_id == today.event_id and tariff.price > 0 and len(sales.cart.lines) < 2:
-            sales.step_tariff(tariff_id, 2 if not sales.cart.lines else 1)
+        cart = sales.cart
+        assert cart is not None  # choose_performance made it
+        if tariff.event_id == today.event_id and tariff.price > 0 and len(cart.lines) < 2:
+            sales.step_tariff(tariff_id, 2 if not cart.lines else 1)
     yield from shot("sale-2-tickets")
     sales.go("payment")
     yield from shot("sale-3-payment")
@@ -162,7 +179,7 @@ def _sales_states(app: Any, shot: Any) -> Iterator[Any]:
     sales.reset()
 
 
-def _technician_states(app: Any, shot: Any) -> Iterator[Any]:
+def _technician_states(app: KioskApp, shot: Shot) -> Script:
     from kiosk.ui.scripted import Until
 
     tech = app.manager.get_screen("technician")
@@ -195,8 +212,8 @@ def _technician_states(app: Any, shot: Any) -> Iterator[Any]:
 
 
 def _script(
-    app: Any, out: Path, langs: tuple[str, ...], report: ScreenshotReport, samples: dict[str, Any]
-) -> Iterator[Any]:
+    app: KioskApp, out: Path, langs: tuple[str, ...], report: ScreenshotReport, samples: dict[str, ScanResult]
+) -> Script:
     from kiosk.ui.frames import FrameWatch
     from kiosk.ui.scripted import Until
 
@@ -208,7 +225,7 @@ def _script(
     for lang in langs:
         app.set_language(lang)
 
-        def shot(name: str, lang: str = lang) -> Iterator[Any]:
+        def shot(name: str, lang: str = lang) -> Script:
             return _shot(watch, out, report, lang, name)
 
         yield from _door_states(app, shot, samples)
@@ -217,14 +234,15 @@ def _script(
     watch.close()
 
 
-def _fake_printing(sales: Any, problem: str) -> None:
+def _fake_printing(sales: SalesScreen, problem: str) -> None:
     """Show the printing step with a printer problem, as the real poll would (no printer needed)."""
-    from types import SimpleNamespace
-
+    from kiosk.domain.receipts import SaleReceipt
     from kiosk.domain.sales import Payment, PaymentMethod, settle
 
+    assert sales.cart is not None  # the tickets step filled it
     settlement = settle(sales.cart, Payment(PaymentMethod.CASH, tendered=Decimal("200")))
-    sales.receipt = SimpleNamespace(order_ref="W7K2M9QX", settlement=settlement, print_jobs=("a", "b", "c"))
+    now = sales.app.services.clock()
+    sales.receipt = SaleReceipt("shot", "W7K2M9QX", now, settlement, (), print_jobs=("a", "b", "c"))
     sales.go("printing")
     sales.jobs_total, sales.jobs_printed = 3, 1
     sales._printer_state = problem
@@ -232,12 +250,10 @@ def _fake_printing(sales: Any, problem: str) -> None:
 
 
 # db path → the demo's services and its expected verdicts (kiosk.compose.screenshot_demo; the CLI passes it in).
-DemoMaker = Callable[[Path], tuple[Any, list[tuple[str, str]]]]
+DemoMaker = Callable[[Path], "tuple[AppServices, list[tuple[str, str]]]"]
 
 
-def take_screenshots(
-    out: Path, langs: tuple[str, ...] = ("fr", "de", "it", "en"), *, demo: DemoMaker
-) -> ScreenshotReport:
+def take_screenshots(out: Path, langs: tuple[str, ...] = LANGUAGES, *, demo: DemoMaker) -> ScreenshotReport:
     from kiosk.ui.xvfb import ensure_display
 
     out.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from kivy.clock import Clock
 
@@ -25,8 +25,19 @@ class Until:
     what: str = ""
 
 
+# What a script yields: wait until a condition holds, or wait that many seconds (None or 0: the next frame).
+Step = Until | float | None
+Script = Iterator[Step]
+
+
+class Stoppable(Protocol):
+    """The app, as the sequencer sees it: stopped when the script ends or fails."""
+
+    def stop(self) -> None: ...
+
+
 class Sequencer:
-    def __init__(self, app: Any, script: Iterator[Any]) -> None:
+    def __init__(self, app: Stoppable, script: Script) -> None:
         self.app = app
         self.script = script
         self.error = ""
