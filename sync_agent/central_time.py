@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from firmware_config.clock import record_central_time
+from sync_agent.timers import Deadline, Monotonic
 
 log = logging.getLogger("kiosk.sync")
 
 
 class CentralTime:
-    def __init__(
-        self, state_dir: Path | None, interval: float, *, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.state_dir, self.interval, self._mono = state_dir, interval, monotonic
+    def __init__(self, state_dir: Path | None, interval: float, *, monotonic: Monotonic = time.monotonic) -> None:
+        self.state_dir, self.interval = state_dir, interval
         self._pending: datetime | None = None  # newest verified time from central, not written yet
         self._written: datetime | None = None
-        self._due = float("-inf")  # the first one is written at once, then at most once per interval
+        self._due = Deadline(monotonic)  # the first one is written at once, then at most once per interval
 
     def saw(self, at: datetime) -> None:
         """Remember a time carried by a verified message from central (never one older than already seen)."""
@@ -39,10 +37,9 @@ class CentralTime:
         at, state_dir = self._pending, self.state_dir
         if at is None or state_dir is None:
             return
-        mono = self._mono()
-        if not force and mono < self._due:
+        if not force and not self._due.due():
             return
-        self._due = mono + self.interval
+        self._due.after(self.interval)
         try:
             record_central_time(state_dir, at)
         except OSError as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -24,6 +23,7 @@ from sync_agent.guard import StoreGuard
 from sync_agent.mqtt import Publisher
 from sync_agent.outbound import Batch, new_admissions, next_batch, outbox_top
 from sync_agent.settings import AgentCounters, AgentSettings
+from sync_agent.timers import Deadline, Monotonic
 from sync_agent.topics import DeviceTopics
 
 log = logging.getLogger("kiosk.sync")
@@ -52,20 +52,20 @@ class OutboundDrain:
         *,
         peer_seq: int = 0,
         last_ack_at: datetime | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Monotonic = time.monotonic,
     ) -> None:
         self.store, self.s, self.publisher = store, settings, publisher
         self.topics = DeviceTopics(settings.venue, settings.device)
         self.guard, self.counters, self.clock, self._mono = guard, counters, clock, monotonic
         self._inflight: OrderedDict[str, _InFlight] = OrderedDict()
         self._cursor = 0  # highest seq sent since the last reset
-        self._idle_until = 0.0
+        self._idle = Deadline(monotonic)  # nothing new in the outbox: the next look
         self._acks: deque[m.Ack] = deque()  # verified, not written yet (oldest first)
         self.peer_seq = peer_seq  # outbox seq up to which check-ins were shared with the other doors
         self._peer_seq_saved = peer_seq
         self._outbox_top = -1
         self._resync_wanted: tuple[str, int, int] | None = None
-        self._resync_sent = float("-inf")
+        self._resync_due = Deadline(monotonic)  # requests at most once per resync_interval
         self.last_ack_at = last_ack_at  # survives restarts (read from the status row)
         self.changed = False  # something the status row shows changed since the presence part last looked
 
@@ -81,7 +81,7 @@ class OutboundDrain:
         """Whatever was in flight (on the old connection) is sent again from the oldest pending event."""
         self._inflight.clear()
         self._cursor = 0
-        self._idle_until = 0.0
+        self._idle.clear()
 
     def want_resync(self, reason: str, snapshot: int, seq: int) -> None:
         self._resync_wanted = (reason, snapshot, seq)
@@ -99,13 +99,13 @@ class OutboundDrain:
                 log.info("no ack for %.1fs: sending the pending events again", self.s.ack_timeout)
                 self.counters.resends += 1
                 self.reset()
-        if mono >= self._idle_until:
+        if self._idle.due():
             while len(self._inflight) < self.s.window:
                 if not self._send_batch(mono):
-                    self._idle_until = mono + IDLE_POLL  # nothing new: look again shortly, not every turn
+                    self._idle.after(IDLE_POLL)  # nothing new: look again shortly, not every turn
                     break
             self._share_admissions()
-        self._send_resync(mono)
+        self._send_resync()
 
     def _send_batch(self, mono: float) -> bool:
         def read() -> Batch | None:
@@ -127,7 +127,7 @@ class OutboundDrain:
     def take_ack(self, ack: m.Ack) -> None:
         """A verified ack for this device: its batch leaves the window now, its events are marked when written."""
         self._inflight.pop(ack.batch_id, None)
-        self._idle_until = 0.0
+        self._idle.clear()
         self._acks.append(ack)
         self.apply_acks()
 
@@ -190,12 +190,12 @@ class OutboundDrain:
         if self.guard.attempt("peer_seq", write):
             self._peer_seq_saved = value
 
-    def _send_resync(self, mono: float) -> None:
-        if self._resync_wanted is None or mono - self._resync_sent < self.s.resync_interval:
+    def _send_resync(self) -> None:
+        if self._resync_wanted is None or not self._resync_due.due():
             return
         reason, snapshot, seq = self._resync_wanted
         req = m.ResyncRequest(v=1, device_id=self.s.device, reason=reason, snapshot_id=snapshot, seq=seq)
         self.publisher.publish(self.topics.resync, m.dumps(req), qos=1)
-        self._resync_sent = mono
+        self._resync_due.after(self.s.resync_interval)
         self._resync_wanted = None
         log.info("asked central for the ticket list again (%s at %d@%d)", reason, snapshot, seq)

@@ -21,15 +21,25 @@ from kiosk.adapters.store.sync_repository import is_busy
 from kiosk.domain.clock import Clock
 from kiosk.domain.timeutil import iso
 from sync_agent.backoff import Backoff
+from sync_agent.timers import Deadline, Monotonic
 
 log = logging.getLogger("kiosk.sync.store")
 T = TypeVar("T")
 
 
 class _Retry:
-    def __init__(self, backoff: Backoff) -> None:
+    def __init__(self, backoff: Backoff, monotonic: Monotonic) -> None:
         self.backoff = backoff
-        self.due = 0.0
+        self.next = Deadline(monotonic)
+
+    def failed(self) -> float:
+        delay = self.backoff.next()
+        self.next.after(delay)
+        return delay
+
+    def reset(self) -> None:
+        self.backoff.reset()
+        self.next.clear()
 
 
 class StoreGuard:
@@ -41,13 +51,13 @@ class StoreGuard:
         *,
         base: float = 0.1,
         cap: float = 5.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Monotonic = time.monotonic,
     ) -> None:
         self.clock = clock
         self._base, self._cap = base, cap
         self._mono = monotonic
         self._retries: dict[str, _Retry] = {}
-        self._writes = _Retry(Backoff(base, cap))  # shared by every write while the store is in trouble
+        self._writes = _Retry(Backoff(base, cap), monotonic)  # shared by every write while the store is in trouble
         self.trouble_since: datetime | None = None  # first failed access of the current trouble
         self.trouble: str = ""  # "busy" (another writer holds the lock) or "error" (full disk, corrupt…)
         self.failures = 0  # every failed access since start
@@ -55,16 +65,15 @@ class StoreGuard:
 
     def ready(self, name: str, *, writes: bool = True) -> bool:
         """False while a backoff runs (`name`'s own, or for a write the store's): the caller skips it this turn."""
-        mono = self._mono()
-        if writes and self.trouble_since is not None and mono < self._writes.due:
+        if writes and self.trouble_since is not None and not self._writes.next.due():
             return False
         retry = self._retries.get(name)
-        return retry is None or mono >= retry.due
+        return retry is None or retry.next.due()
 
     def retry_now(self) -> None:
         """Forget every backoff (the clean stop's last try)."""
         for retry in (*self._retries.values(), self._writes):
-            retry.due = 0.0
+            retry.next.clear()
 
     def attempt(self, name: str, access: Callable[[], T], *, writes: bool = True) -> T | None:
         """`access()`, or None when it is in its backoff or failed (then it is due again after the next delay)."""
@@ -78,11 +87,9 @@ class StoreGuard:
             return None
         retry = self._retries.get(name)
         if retry is not None:
-            retry.backoff.reset()
-            retry.due = 0.0
+            retry.reset()
         if writes and self.trouble_since is not None:
-            self._writes.backoff.reset()
-            self._writes.due = 0.0
+            self._writes.reset()
             log.warning("device store usable again (%s since %s)", self.trouble, iso(self.trouble_since))
             self.trouble_since, self.trouble = None, ""
         return result
@@ -91,9 +98,11 @@ class StoreGuard:
         busy = is_busy(exc)
         self.failures += 1
         self.busy_failures += busy
-        retry = self._writes if writes else self._retries.setdefault(name, _Retry(Backoff(self._base, self._cap)))
-        delay = retry.backoff.next()
-        retry.due = self._mono() + delay
+        if writes:
+            retry = self._writes
+        else:
+            retry = self._retries.setdefault(name, _Retry(Backoff(self._base, self._cap), self._mono))
+        delay = retry.failed()
         if self.trouble_since is None:
             self.trouble_since = started
             log.error("device store %s (%s): %s; retrying with backoff", "busy" if busy else "error", name, exc)

@@ -9,7 +9,6 @@ is busy (`StoreGuard.summary` / `health`), so a technician sees a busy store rat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from sync_agent.inbound import DATA_AT
 from sync_agent.mqtt import Publisher
 from sync_agent.outbound import outbox_top
 from sync_agent.settings import AgentSettings
+from sync_agent.timers import Deadline, Monotonic
 from sync_agent.topics import DeviceTopics
 
 OUTBOX_POLL = 0.05  # seconds between two looks at the outbox's newest seq (the pending count the row shows)
@@ -43,21 +43,21 @@ class Presence:
         notifier: SystemdNotifier,
         *,
         previous: SyncStatus | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Monotonic = time.monotonic,
     ) -> None:
         self.store, self.s, self.publisher, self.guard = store, settings, publisher, guard
-        self.clock, self.notifier, self._mono = clock, notifier, monotonic
+        self.clock, self.notifier = clock, notifier
         self.topics = DeviceTopics(settings.venue, settings.device)
         self.last = previous  # the last row written (or found at start)
         self._health: dict[str, Any] = {}
         self._dirty = True
-        self._status_due = 0.0
-        self._heartbeat_due = 0.0
-        self._published = float("-inf")
+        self._status_due = Deadline(monotonic)  # the next row write when something changed
+        self._heartbeat_due = Deadline(monotonic)  # the next row write in any case
+        self._publish_due = Deadline(monotonic)  # the next periodic presence
+        self._outbox_due = Deadline(monotonic)
         self._published_trouble = ""
         self._line = ""
         self._outbox_seen = -1
-        self._outbox_checked = float("-inf")
 
     def changed(self) -> None:
         self._dirty = True
@@ -65,14 +65,13 @@ class Presence:
     def connected(self) -> None:
         """A new session: presence goes out again at the next refresh."""
         self._dirty = True
-        self._published = float("-inf")
+        self._publish_due.clear()
 
     def watch_outbox(self) -> None:
         """New events from the UI change the pending count the status row shows, online or not."""
-        mono = self._mono()
-        if mono - self._outbox_checked < OUTBOX_POLL:
+        if not self._outbox_due.due():
             return
-        self._outbox_checked = mono
+        self._outbox_due.after(OUTBOX_POLL)
 
         def read() -> int:
             with self.store.read() as conn:
@@ -84,8 +83,7 @@ class Presence:
             self._dirty = True
 
     def refresh(self, online: bool, last_ack_at: datetime | None, text: str, *, force: bool = False) -> None:
-        mono = self._mono()
-        due = (self._dirty and mono >= self._status_due) or mono >= self._heartbeat_due
+        due = (self._dirty and self._status_due.due()) or self._heartbeat_due.due()
         trouble = self.guard.summary()
         if not (force or due or trouble != self._published_trouble):
             return
@@ -97,8 +95,8 @@ class Presence:
             if written is not None:
                 self.last, self._health = written
                 written_now = True
-                self._status_due = mono + self.s.status_interval
-                self._heartbeat_due = mono + self.s.status_heartbeat
+                self._status_due.after(self.s.status_interval)
+                self._heartbeat_due.after(self.s.status_heartbeat)
                 # The row says what the store's state was before this write; once it is fine, say so soon.
                 self._dirty = bool(trouble) and not self.guard.summary()
         trouble = self.guard.summary()
@@ -108,10 +106,11 @@ class Presence:
             self.notifier.status(line[:200])
             self._line = line
         # After a fresh row (at most once per publish interval), or at once when the store's trouble changed.
-        publish_due = written_now and (force or mono - self._published >= self.s.status_publish_interval)
+        publish_due = written_now and (force or self._publish_due.due())
         if online and (publish_due or trouble != self._published_trouble):
             self._publish(now, trouble)
-            self._published, self._published_trouble = mono, trouble
+            self._publish_due.after(self.s.status_publish_interval)
+            self._published_trouble = trouble
 
     def _write(
         self, online: bool, last_ack_at: datetime | None, text: str, now: datetime

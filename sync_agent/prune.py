@@ -20,6 +20,7 @@ from kiosk.adapters.store import sync_repository as repo
 from kiosk.adapters.store.engine import Store
 from kiosk.domain.clock import Clock
 from sync_agent.guard import StoreGuard
+from sync_agent.timers import Deadline, Monotonic
 
 log = logging.getLogger("kiosk.sync")
 
@@ -49,18 +50,16 @@ class Pruner:
         retention: timedelta,
         interval: float,
         shared_up_to: Callable[[], int],
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Monotonic = time.monotonic,
     ) -> None:
         self.store, self.guard, self.clock = store, guard, clock
         self.retention, self.interval, self.shared_up_to = retention, interval, shared_up_to
-        self._mono = monotonic
-        self._due = float("-inf")
+        self._due = Deadline(monotonic)
         self.pruned = 0  # rows deleted since start
 
     def tick(self) -> int:
         """Rows deleted this turn (0 when not due, nothing old or the store busy: then tried again later)."""
-        mono = self._mono()
-        if mono < self._due:
+        if not self._due.due():
             return 0
 
         def write() -> int:
@@ -73,7 +72,7 @@ class Pruner:
             return 0  # the guard's backoff says when to try again
         self.pruned += gone
         # A full batch means more is waiting: go on after a short pause rather than hold the store's write lock.
-        self._due = mono + (PRUNE_PAUSE if gone >= PRUNE_BATCH else self.interval)
+        self._due.after(PRUNE_PAUSE if gone >= PRUNE_BATCH else self.interval)
         if gone:
             log.debug("pruned %d synced outbox rows (%d since start)", gone, self.pruned)
         return gone

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sync_agent.backoff import Backoff
 from sync_agent.broker.accounts import add_user, check_password, hash_password
 from sync_agent.signing import SignatureError, Signer, Verifier, canonical, load_or_create_private_key
+from sync_agent.timers import Deadline
 from sync_agent.topics import DeviceTopics, split_device_topic
 
 
@@ -107,3 +108,18 @@ def test_password_hashes_match_mosquitto_passwd(tmp_path: Path) -> None:
     assert len(lines) == 1 and check_password("two", lines[0].split(":", 1)[1])
     with pytest.raises(ValueError):
         add_user(ours, "door/x", "pw")
+
+
+def test_deadlines_run_on_the_injected_monotonic_clock() -> None:
+    now = [100.0]
+    d = Deadline(lambda: now[0])
+    assert d.due()  # due from the start
+    d.after(5)
+    assert not d.due()
+    now[0] = 104.9
+    assert not d.due()
+    now[0] = 105.0
+    assert d.due()
+    d.after(60)
+    d.clear()
+    assert d.due()
