@@ -1,5 +1,5 @@
 """Shared fixtures: the fixed instants tests run at, a fresh demo store built for one of them; broker, printer,
-display and postgres fixtures are plugins.
+display, postgres and notify-socket fixtures are plugins.
 
 No test may read the real clock. `frozen_now` is DEMO_NOW by default; a test or module marked
 `@pytest.mark.all_dates` runs once per instant of FROZEN_INSTANTS (a Sunday, both Zurich DST switch days, New
@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fixtures.printer",
     "tests.fixtures.display",
     "tests.fixtures.postgres",
+    "tests.fixtures.notify",
 ]
 
 # A Saturday evening in Neuchâtel (19:00 local); demo performances are placed around it.

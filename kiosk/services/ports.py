@@ -215,11 +215,26 @@ class Notifier(Protocol):
 
     def ready(self, status: str | None = None) -> bool: ...
 
+    def watchdog(self) -> bool: ...
+
+    def status(self, text: str) -> bool: ...
+
+    def stopping(self) -> bool: ...
+
 
 class NoNotifier:
     """Outside a service manager: notifications go nowhere."""
 
     def ready(self, status: str | None = None) -> bool:
+        return False
+
+    def watchdog(self) -> bool:
+        return False
+
+    def status(self, text: str) -> bool:
+        return False
+
+    def stopping(self) -> bool:
         return False
 
 

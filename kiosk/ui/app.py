@@ -21,6 +21,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.services.app_services import AppServices
 from kiosk.ui import i18n
 from kiosk.ui.sounds import SoundBoard
+from kiosk.ui.watchdog import UiWatchdog
 from kiosk.ui.workers import Worker
 
 if TYPE_CHECKING:  # the camera feed imports OpenCV: only a door that has a camera loads it
@@ -91,6 +92,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         self.sounds = SoundBoard()
         self.camera: CameraView | None = None
         self.ready_at: float | None = None
+        self.watchdog: UiWatchdog | None = None  # systemd notifications, from the first drawn frame on
 
     # ---- texts -----------------------------------------------------------------------------------------------
     def tr(self, message: str, lang: str | None = None) -> str:
@@ -151,10 +153,8 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         log.info("ready")
         Clock.schedule_once(lambda _dt: self._write_ready_file(), 0.3)  # after the texts were fitted
         Clock.schedule_interval(self._trim_heap, TRIM_EVERY_S)
-        try:
-            self.services.notifier.ready(f"screen {self.manager.current}")
-        except Exception:
-            log.debug("sd_notify failed", exc_info=True)
+        self.watchdog = UiWatchdog(self.services.notifier, lambda: f"screen {self.manager.current}")
+        self.watchdog.start(Window)  # READY=1 on the next drawn frame, then WATCHDOG=1 from this loop
 
     def _trim_heap(self, _dt: float) -> None:
         # Start-up (kv rules, screens, the first textures) and the camera's buffers leave free holes in glibc's
@@ -164,6 +164,8 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         release_freed_memory()
 
     def on_stop(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
         if self.camera is not None:
             self.camera.stop()
         self.worker.shutdown()

@@ -9,12 +9,11 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,54 +23,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
 from kiosk.adapters.store.engine import open_store
 from tests.fixtures.broker import MosquittoBroker
+from tests.fixtures.notify import NotifySocket
 
 WATCHDOG_USEC = 200_000  # WatchdogSec=0.2: pings expected every 0.1 s
-
-
-class NotifySocket:
-    """What systemd listens on: collects (monotonic time, message) pairs."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("\0" + address[1:] if address.startswith("@") else address)
-        self.sock.settimeout(0.05)
-        self.messages: list[tuple[float, str]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._collect, daemon=True)
-        self._thread.start()
-
-    def _collect(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data = self.sock.recv(4096)
-            except TimeoutError:
-                continue
-            self.messages.append((time.monotonic(), data.decode()))
-
-    def pings(self, since: float = 0.0) -> list[float]:
-        return [t for t, m in self.messages if t >= since and "WATCHDOG=1" in m.split("\n")]
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.01)
-        return False
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
-@pytest.fixture(params=["path", "abstract"])
-def notify_socket(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NotifySocket]:
-    address = str(tmp_path / "notify") if request.param == "path" else f"@kiosk-test-{os.getpid()}-{time.time_ns()}"
-    sock = NotifySocket(address)
-    yield sock
-    sock.close()
 
 
 class LoopDriver:

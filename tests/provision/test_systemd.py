@@ -11,14 +11,14 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from firmware_config.identity import DEVICE_FILE, IDENTITY_DIR
 from kiosk.ui.launch import SessionError, check_session
+from tests.fixtures.unprivileged import as_user_prefix, give_to_user
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = ("kiosk-firstboot.service", "kiosk-sync.service", "kiosk-ui.service")
@@ -106,6 +106,15 @@ def test_sync_agent_unit_settings(installed: Path) -> None:
     assert "ReadWritePaths" not in text  # writes nothing outside StateDirectory
 
 
+def test_ui_unit_is_watched_by_systemd(installed: Path) -> None:
+    """The app notifies from its main loop (kiosk/ui/watchdog.py); cage is the main pid, the app its child."""
+    text = unit_text(installed, "kiosk-ui.service")
+    for line in ("Type=notify", "NotifyAccess=all", "Restart=always", "User=kiosk"):
+        assert f"\n{line}\n" in text, line
+    found = re.search(r"\nWatchdogSec=(\d+)\n", text)
+    assert found and 5 <= int(found.group(1)) <= 60
+
+
 def test_firstboot_condition_matches_where_the_identity_is_written(installed: Path) -> None:
     text = unit_text(installed, "kiosk-firstboot.service")
     assert f"ConditionPathExists=!/var/lib/kiosk/{IDENTITY_DIR}/{DEVICE_FILE}\n" in text
@@ -160,31 +169,18 @@ Probe().run()
 
 @dataclass
 class SessionUser:
-    """How the test becomes a named, unprivileged user, as the unit's User=kiosk (cage refuses root).
+    """How the test runs the session: as a named, unprivileged user, as the unit's User=kiosk (cage refuses root).
 
-    As root: `nobody` (in every Debian root; what matters to Xwayland is that the uid has a name), either for real
-    (Popen user=, works in a chroot) or, when nobody cannot read this interpreter (a Python under /root), as
-    nobody's uid in a user namespace. Not root: the current user as is.
+    As root that is `nobody` through tests/fixtures/unprivileged.py (a named uid, which is what Xwayland needs).
     """
 
     prefix: tuple[str, ...] = ()
-    popen: dict[str, Any] = field(default_factory=dict)
-    owner: tuple[int, int] | None = None  # who must own the session's folders
+    give_folders: bool = False  # chown the session's folders to that user
 
     @classmethod
     def pick(cls) -> SessionUser:
-        if os.geteuid() != 0:
-            return cls()
-        nobody = pwd.getpwnam("nobody")
-        real = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
-        check = [sys.executable, "-c", "import kivy, kiosk.ui.launch"]
-        try:
-            ok = subprocess.run(check, env={"PYTHONPATH": str(REPO)}, cwd="/", capture_output=True, check=False, **real)
-        except PermissionError:  # the interpreter itself is out of nobody's reach
-            ok = None
-        if ok is not None and ok.returncode == 0:
-            return cls(popen=real, owner=(nobody.pw_uid, nobody.pw_gid))
-        return cls(prefix=userns(nobody.pw_uid, nobody.pw_gid))
+        prefix = as_user_prefix()
+        return cls(prefix=prefix, give_folders=bool(prefix))
 
 
 def userns(uid: int, gid: int) -> tuple[str, ...]:
@@ -210,18 +206,15 @@ def run_in_cage(folder: Path, user: SessionUser) -> subprocess.CompletedProcess[
     script = folder / "probe.py"
     script.write_text(KIVY_PROBE)
     script.chmod(0o644)
-    if user.owner is not None:
-        for path in (folder, folder / "run"):
-            os.chown(path, *user.owner)
+    if user.give_folders:
+        give_to_user(folder, folder / "run")
     env = {
         "PATH": "/usr/bin:/bin", "HOME": str(folder), "XDG_RUNTIME_DIR": str(folder / "run"),
         "KIVY_HOME": str(folder / "kivy"), "PYTHONPATH": str(REPO), "WLR_BACKENDS": "headless",
         "WLR_LIBINPUT_NO_DEVICES": "1", "WLR_RENDERER": "pixman", **unit_env,
     }  # fmt: skip
     command = [*user.prefix, cage, "-d", "-s", "--", sys.executable, str(script)]
-    return subprocess.run(
-        command, env=env, cwd=folder, capture_output=True, text=True, timeout=90, check=False, **user.popen
-    )
+    return subprocess.run(command, env=env, cwd=folder, capture_output=True, text=True, timeout=90, check=False)
 
 
 @pytest.mark.ui
