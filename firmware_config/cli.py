@@ -15,7 +15,6 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import tomli_w
@@ -27,7 +26,9 @@ from firmware_config.schema import KioskConfig
 from firmware_config.selftest import CHECKS, SelftestOptions, format_table, run_selftest
 from firmware_config.wizard.render import Answers, build_config, render_files, with_pin
 from firmware_config.wizard.write import WriteError, write_files
+from kiosk.domain.clock import Clock, system_clock
 from kiosk.domain.errors import KioskError
+from kiosk.domain.languages import LANGUAGES
 
 DEFAULT_CONFIG = Path(os.environ.get("KIOSK_CONFIG", "/etc/kiosk/kiosk.toml"))
 MASK = "********"
@@ -155,7 +156,7 @@ def cmd_firstboot(args: argparse.Namespace) -> int:
     config = _load(args)
     state_dir = args.state_dir or config.paths.state_dir
     try:
-        identity = provision_identity(state_dir, config.paths.database, config.device, datetime.now(UTC))
+        identity = provision_identity(state_dir, config.paths.database, config.device, args.clock())
     except IdentityError as exc:
         raise Failure(str(exc)) from None
     except OSError as exc:
@@ -178,6 +179,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         camera_source=args.camera_source,
         min_free_mb=args.min_free_mb,
         expect_code=args.expect_code,
+        now=args.clock,
     )
     only = args.only.split(",") if args.only else CHECKS
     unknown = set(only) - set(CHECKS)
@@ -302,7 +304,7 @@ def _wizard_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--camera", help="camera index or /dev path")
     p.add_argument("--broker-url")
     p.add_argument("--broker-user", help="password from $KIOSK_BROKER_PASSWORD")
-    p.add_argument("--language", choices=("fr", "de", "it", "en"))
+    p.add_argument("--language", choices=LANGUAGES)
     p.add_argument("--languages", help="offered languages, e.g. fr,de,it,en")
     p.add_argument("--database")
     p.add_argument("--state-dir")
@@ -362,8 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock = system_clock) -> int:
+    """Run one command; `clock` is the only time source the commands read (as `args.clock`)."""
     args = build_parser().parse_args(argv)
+    args.clock = clock
     try:
         code: int = args.func(args)
     except ConfigError as exc:

@@ -11,12 +11,10 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictInt, field_validator, model_validator
 
 from firmware_config.pins import PIN_HASH_PATTERN, hash_pin, verify_pin
+from kiosk.domain.languages import DEFAULT_LANGUAGE, LANGUAGES, Language
 
 CONFIG_VERSION = 2
 """The version this firmware writes; older files are migrated on load (see `firmware_config.migrations`)."""
-
-Language = Literal["fr", "de", "it", "en"]
-LANGUAGES: tuple[Language, ...] = ("fr", "de", "it", "en")
 
 # Venue and device ids end up in MQTT topics (kiosk/v1/{venue}/{device}/...): no '/', '+', '#' or spaces.
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -225,7 +223,7 @@ class BrokerConfig(_Section):
 class LanguagesConfig(_Section):
     default: Annotated[
         Language, Field(title="Default language", description="Language shown when nobody has chosen one.")
-    ] = "fr"
+    ] = DEFAULT_LANGUAGE
     offered: Annotated[
         tuple[Language, ...],
         Field(title="Offered languages", description="Languages buyers can switch to, in button order.", min_length=1),

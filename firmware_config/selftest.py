@@ -21,6 +21,7 @@ from typing import Any
 
 from firmware_config.clock import last_central_time
 from firmware_config.schema import BrokerConfig, KioskConfig, PrinterConfig
+from kiosk.domain.clock import Clock, system_clock
 
 # A device clock may trail central's last message by a little (central stamps before sending); more is wrong.
 CLOCK_BEHIND_TOLERANCE = timedelta(minutes=5)
@@ -49,7 +50,7 @@ class SelftestOptions:
     camera_source: str | None = None  # a video file instead of the configured device (tests, bench)
     camera_frames: int = 10
     expect_code: str | None = None  # a code the technician holds in front of the camera (e.g. a printed test card)
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    now: Clock = system_clock
 
 
 def _timed(name: str, check: Callable[[], tuple[bool, str]]) -> CheckResult:

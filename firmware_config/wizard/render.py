@@ -10,6 +10,7 @@ from pydantic import BaseModel, SecretStr
 
 from firmware_config.pins import hash_pin
 from firmware_config.schema import KioskConfig
+from kiosk.domain.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 CONFIG_FILENAME = "kiosk.toml"
 SECRETS_FILENAME = "secrets.toml"
@@ -33,8 +34,8 @@ class Answers:
     broker_url: str = "mqtt://127.0.0.1:1883"
     broker_username: str | None = None
     broker_password: str | None = None
-    default_language: str = "fr"
-    languages: tuple[str, ...] = ("fr", "de", "it", "en")
+    default_language: str = DEFAULT_LANGUAGE
+    languages: tuple[str, ...] = LANGUAGES
     pin_hash: str | None = None
     database: str = "/var/lib/kiosk/kiosk.sqlite"
     state_dir: str = "/var/lib/kiosk"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from kiosk import __version__
 from kiosk.cli.output import CliError
+from kiosk.domain.clock import Clock, fixed_clock, system_clock
 
 # Each module defines register(subparsers); a sub-command stores its handler as `func`.
 # Keep one module per capability so that owners do not edit each other's files.
@@ -35,9 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock = system_clock) -> int:
+    """Run one command. `clock` is the only time source handlers read (as `args.clock`); a command's hidden
+    `--now` pins it to that instant (tests, reproducible runs)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    now = getattr(args, "now", None)
+    args.clock = fixed_clock(now) if now is not None else clock
     func: Handler | None = getattr(args, "func", None)
     if func is None:
         default: Handler | None = getattr(parser, "default_func", None)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from kiosk.cli.output import CliError
+from kiosk.domain.languages import LANGUAGES
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,7 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_run)
     s = sub.add_parser("screenshots", help="render every screen and state in every language to PNG files")
     s.add_argument("--out", type=Path, required=True, help="folder for the PNG files (created if missing)")
-    s.add_argument("--lang", action="append", choices=["fr", "de", "it", "en"], help="only these languages")
+    s.add_argument("--lang", action="append", choices=LANGUAGES, help="only these languages")
     s.set_defaults(func=cmd_screenshots)
 
 
@@ -60,7 +61,7 @@ def cmd_screenshots(args: argparse.Namespace) -> int:
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    report = take_screenshots(out, tuple(args.lang or ("fr", "de", "it", "en")), demo=screenshot_demo)
+    report = take_screenshots(out, tuple(args.lang or LANGUAGES), demo=screenshot_demo)
     for line in report.files:
         print(line)
     if report.error:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kiosk.adapters.store.engine import StoreError, open_store
 from kiosk.cli.output import CliError, emit
+from kiosk.domain.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--code", required=True, help="the ticket's code")
     r.add_argument("--format", choices=["show", "cinema"], default="show")
     r.add_argument("--dpi", type=int, choices=[203, 300], default=203)
-    r.add_argument("--lang", choices=["fr", "de", "it", "en"], default="fr")
+    r.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE)
     r.add_argument("--copy", type=int, default=1, help="2 and more mark the label as a reprint")
     r.add_argument("--out", type=Path, required=True, help="FILE.zpl")
     r.add_argument("--png", type=Path, help="FILE.png preview (zplkit; glyphs it lacks show as '?')")

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -117,12 +117,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
     except (StoreError, IdentityError) as exc:
         store.close()
         raise CliError(str(exc)) from exc
-    fixed_now: datetime | None = args.now
-    clock = (lambda: fixed_now) if fixed_now else (lambda: datetime.now(UTC))
     # The frame tracker already turns a code held in view into one scan; a file played faster than real time
-    # must not have its re-shown codes hidden by the wall-clock debounce.
-    debounce = timedelta(0) if fixed_now or timeline_fps else timedelta(seconds=3)
-    service = ScanningService(store, device, clock=clock, debounce=debounce)
+    # (or a clock pinned by --now, which never moves) must not have its re-shown codes hidden by the debounce.
+    debounce = timedelta(0) if args.now or timeline_fps else timedelta(seconds=3)
+    service = ScanningService(store, device, clock=args.clock, debounce=debounce)
     out_lock = threading.Lock()
 
     def on_scan(event: ScanEvent) -> None:
