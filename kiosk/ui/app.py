@@ -18,6 +18,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk.domain.languages import DEFAULT_LANGUAGE
 from kiosk.services.app_services import AppServices
 from kiosk.ui import i18n
 from kiosk.ui.sounds import SoundBoard
@@ -72,7 +73,7 @@ class LazyScreenManager(ScreenManager):  # type: ignore[misc]  # Kivy has no typ
 
 
 class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
-    lang = StringProperty("fr")
+    lang = StringProperty(DEFAULT_LANGUAGE)
     role = StringProperty("door")
     demo = BooleanProperty(False)
     has_door = BooleanProperty(False)
