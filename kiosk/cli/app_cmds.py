@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_default(args: argparse.Namespace) -> int:
     """`kiosk` with no sub-command: the app, as `kiosk run` (for kiosk.cli's `parser.default_func`)."""
-    return cmd_run(argparse.Namespace(config=getattr(args, "config", None), windowed=False))
+    return cmd_run(argparse.Namespace(config=getattr(args, "config", None), windowed=False, clock=args.clock))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -44,10 +44,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.config is not None and not path.exists():
         raise CliError(f"{path}: no such config file")
     if path.exists():
-        services = compose_from_config(path)
+        services = compose_from_config(path, clock=args.clock)
     else:
         print(f"kiosk: no config at {path}; starting the embedded demo venue", file=sys.stderr)
-        services = compose_demo()
+        services = compose_demo(now=args.clock(), clock=args.clock)
     if args.windowed:
         services.fullscreen = False
     from kiosk.ui.launch import run

@@ -4,7 +4,8 @@
 
 Writes WORKDIR/result.json with what the screens showed; the tests then check it together with the database
 and the printer emulator. Each scenario is a generator run by `kiosk.ui.scripted.Sequencer`. With `--now` the
-venue is built for that instant and the app's clock starts there (and runs at real speed), whatever today is.
+venue is made for that instant (default: the suite's DEMO_NOW) and the app's clock starts there and runs at real
+speed, whatever today is.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from kiosk.ui.layout_check import visible_labels  # noqa: E402
 from kiosk.ui.scripted import Sequencer, Until, tap  # noqa: E402
 from tests.fixtures.clocks import running_clock  # noqa: E402
 
+DEMO_NOW = "2026-11-28T18:00:00+00:00"  # tests.conftest.DEMO_NOW: a Saturday evening in Neuchâtel
 SECOND_SCAN_AFTER = 3.3  # the scanning service merges repeats of a code within 3 s (a code held in view)
 
 
@@ -241,53 +243,23 @@ def camera_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
     out["tech"] = {"camera": tech.camera_text, "printer": tech.printer_text, "sync": tech.sync_text}
 
 
-def sales_key(workdir: Path) -> Any:
-    from kiosk.services.selling import SalesKey
-
-    keys = dv.read_private_keys(workdir / "demo.sqlite.issuer-keys.json")
-    return SalesKey(dv.SALES_KIOSK_KEY_ID, keys[dv.SALES_KIOSK_KEY_ID])
-
-
-def use_clock(services: AppServices, clock: Any, workdir: Path) -> None:
-    """Every part of the app reads `clock`: the screens, the door's verdicts and the sales."""
-    from kiosk.services.scanning import ScanningService
-    from kiosk.services.selling import SellingService
-
-    assert services.store is not None and services.selling is not None
-    services.clock = clock
-    services.scanning = ScanningService(services.store, services.device_id, clock=clock)
-    services.selling = SellingService(
-        services.store,
-        services.device_id,
-        can_sell=services.selling.can_sell,
-        sales_key=sales_key(workdir),
-        labels=services.printing.labels,
-        clock=clock,
-    )
-
-
 def build(args: argparse.Namespace) -> AppServices:
-    services = build_services(args)
-    if args.now:
-        use_clock(services, running_clock(datetime.fromisoformat(args.now)), Path(args.workdir))
-    return services
-
-
-def build_services(args: argparse.Namespace) -> AppServices:
     workdir = Path(args.workdir)
-    now = datetime.fromisoformat(args.now) if args.now else None
+    # The venue is made for --now and the app's clock starts there: no scenario reads today's date.
+    now = datetime.fromisoformat(args.now)
+    clock = running_clock(now)
     role = "door" if args.scenario == "door_only" else "both"
     db = workdir / "demo.sqlite"
     if args.scenario == "camera":
         compose_demo(db, now=now, camera=False, printing=False, tickets=60).close()  # the venue, then film two codes
         expected = demo_expected(db)
         reel = [next(c for c, v in expected if v == "valid"), next(c for c, v in expected if v == "unknown")]
-        return compose_demo(db, now=now, camera=True, printing=False, reel=reel)
-    services = compose_demo(db, now=now, camera=False, printing=False, role=role, tickets=60)
+        return compose_demo(db, now=now, clock=clock, camera=True, printing=False, reel=reel)
+    services = compose_demo(db, now=now, clock=clock, camera=False, printing=False, role=role, tickets=60)
     if args.printer_port:
         from kiosk.adapters.zebra import ZebraPrinter
         from kiosk.services.printing import PrintJournal, PrintWorker
-        from kiosk.services.selling import SellingService
+        from kiosk.services.selling import SalesKey, SellingService
         from kiosk.ui.printing_port import JournalPrinting
 
         assert services.store is not None
@@ -295,9 +267,11 @@ def build_services(args: argparse.Namespace) -> AppServices:
         journal = PrintJournal()
         worker = PrintWorker(services.store, printer, journal, idle_poll=0.1, fault_poll=0.2).start()
         port = JournalPrinting(services.store, worker, journal)
+        keys = dv.read_private_keys(workdir / "demo.sqlite.issuer-keys.json")
+        key = SalesKey(dv.SALES_KIOSK_KEY_ID, keys[dv.SALES_KIOSK_KEY_ID])
         services.printing = port
         services.selling = SellingService(
-            services.store, services.device_id, can_sell=True, sales_key=sales_key(workdir), labels=port.labels
+            services.store, services.device_id, can_sell=True, sales_key=key, labels=port.labels, clock=clock
         )
         services.closers.append(port.close)
     if args.scenario == "idle":
@@ -311,7 +285,9 @@ def main() -> int:
     parser.add_argument("workdir")
     parser.add_argument("--printer-port", type=int, default=0)
     parser.add_argument("--control-port", type=int, default=0)
-    parser.add_argument("--now", default="", help="ISO instant the venue is built for and the app's clock starts at")
+    parser.add_argument(
+        "--now", default=DEMO_NOW, help="ISO instant the venue is made for and the app's clock starts at"
+    )
     args = parser.parse_args()
     from kiosk.ui.app import KioskApp
 
