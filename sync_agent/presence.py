@@ -3,7 +3,8 @@
 The row is written when something changed (at most once per `status_interval`) and at least once per
 `status_heartbeat` (its `updated_at` tells the UI the agent is alive). While the store is busy the row cannot be
 written, but the STATUS line and presence still go out, from the last row written, saying since when the store
-is busy (`StoreGuard.summary` / `health`), so a technician sees a busy store rather than a dead agent.
+is busy (`StoreGuard.summary` / `health`), so a technician sees a busy store rather than a dead agent; the UI
+sees the row's `updated_at` stop moving.
 """
 
 from __future__ import annotations
@@ -90,15 +91,14 @@ class Presence:
         now = self.clock()
         written_now = False
         if force or due:
-            row_text = f"{text}; {trouble}" if trouble else text
-            written = self.guard.attempt("status", lambda: self._write(online, last_ack_at, row_text, now))
+            # The row never carries the trouble: the write that stores it is the one that ends it.
+            written = self.guard.attempt("status", lambda: self._write(online, last_ack_at, text, now))
             if written is not None:
                 self.last, self._health = written
                 written_now = True
                 self._status_due.after(self.s.status_interval)
                 self._heartbeat_due.after(self.s.status_heartbeat)
-                # The row says what the store's state was before this write; once it is fine, say so soon.
-                self._dirty = bool(trouble) and not self.guard.summary()
+                self._dirty = False
         trouble = self.guard.summary()
         pending = self.last.pending if self.last is not None else 0
         line = f"{text}; pending {pending}" + (f"; {trouble}" if trouble else "")

@@ -93,6 +93,7 @@ def test_store_locked_for_10s_delays_the_agent_but_never_stops_it(
     wait_until(lambda: pending(store) == 0, timeout=30, what="the kept acks to be written")
     assert_exactly_once(store, engine)
     wait_until(lambda: watcher.latest().get("health", {}).get("store") == "ok", what="presence: store ok again")
+    wait_until(lambda: "store" not in notifier.lines("STATUS=")[-1], what="a STATUS line without the trouble")
 
     def row_is_clean() -> bool:
         with store.read() as conn:
