@@ -26,7 +26,9 @@ from sync_agent.signing import SignatureError
 from sync_agent.topics import DeviceTopics
 
 log = logging.getLogger("kiosk.sync")
-MAX_WAITING = 2000  # messages kept while the store is busy; past that the oldest go (central resends on resync)
+# Messages kept while the store is busy; past that the oldest go (logged): retained data comes again with the next
+# session, and a lost ticket delta shows as a gap, which asks central for the list again.
+MAX_WAITING = 2000
 
 
 class InboundAppliers:
