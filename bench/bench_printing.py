@@ -19,10 +19,10 @@ from pathlib import Path
 from kiosk.adapters.store.engine import open_store
 from kiosk.adapters.zebra import ZebraPrinter
 from kiosk.adapters.zpl import DPIS, LabelFormat, qr_modules, render_ticket
+from kiosk.compose_services import print_journal, print_worker
 from kiosk.demo.printer_emulator import PrinterEmulator
 from kiosk.demo.venue import build_demo_venue, install_demo_venue
 from kiosk.domain.labels import ticket_label
-from kiosk.services.printing import PrintJournal, PrintWorker
 
 
 def pct(values: list[float], p: float) -> float:
@@ -74,7 +74,7 @@ def bench_sale_to_socket(n: int) -> None:
     venue = build_demo_venue(now, max(n, 50), seed=5)
     install_demo_venue(store, venue, None, now)
     tickets = [tk for tk in venue.tickets if tk.code][:n]
-    journal = PrintJournal()
+    journal = print_journal()
     with PrinterEmulator() as emu:
         printer = ZebraPrinter("127.0.0.1", emu.port)
         # Reference: the bare transport, a rendered label straight to the socket (status read back included).
@@ -88,7 +88,7 @@ def bench_sale_to_socket(n: int) -> None:
                 time.sleep(0.0002)
             raw.append(emu.received[-1].first_byte_at - t)
         emu.wait_for_labels(n, 30)
-        worker = PrintWorker(store, printer, journal, idle_poll=0.5, watch_poll=0.005).start()
+        worker = print_worker(store, printer, journal, idle_poll=0.5, watch_poll=0.005).start()
         enqueue_cost, to_socket = [], []
         for tk in tickets:
             seen = len(emu.received)

@@ -19,9 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kiosk.adapters.store.engine import open_store
+from kiosk.compose_services import import_tickets, scanning_service
 from kiosk.demo.venue import FESTIVAL, PERF_TODAY, T_FULL, build_demo_venue, install_demo_venue
-from kiosk.services.scanning import ScanningService
-from kiosk.services.ticket_import import import_tickets
 
 
 def pct(values: list[float], q: float) -> float:
@@ -76,7 +75,7 @@ def main() -> None:
     print(f"import {args.tickets} tickets: {summary.seconds:.2f} s  ({args.tickets / summary.seconds:,.0f} rows/s)")
 
     clock_now = [now]
-    service = ScanningService(store, "bench-door", clock=lambda: clock_now[0], debounce=timedelta(0))
+    service = scanning_service(store, "bench-door", clock=lambda: clock_now[0], debounce=timedelta(0))
     picks = rng.sample(codes, args.scans // 2)
     sequence = picks + picks  # second half reads already_used: a read of history plus a failed-scan write
     rng.shuffle(sequence)
@@ -89,8 +88,10 @@ def main() -> None:
     floor = fsync_floor(work / "floor.sqlite", args.scans)
     p50, p99 = statistics.median(timings), pct(timings, 0.99)
     f50, f99 = statistics.median(floor), pct(floor, 0.99)
-    print(f"scan→verdict→durable commit ({args.tickets} in store, {len(timings)} scans): "
-          f"p50 {p50:.2f} ms  p99 {p99:.2f} ms")
+    print(
+        f"scan→verdict→durable commit ({args.tickets} in store, {len(timings)} scans): "
+        f"p50 {p50:.2f} ms  p99 {p99:.2f} ms"
+    )
     print(f"reference bare INSERT+COMMIT same disk/pragmas: p50 {f50:.2f} ms  p99 {f99:.2f} ms")
     print(f"ratio check-in / bare commit: p50 {p50 / f50:.2f}x  p99 {p99 / f99:.2f}x")
     store.close()

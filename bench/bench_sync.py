@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import open_store
+from kiosk.compose_services import scanning_service
 from kiosk.demo.venue import build_demo_venue, install_demo_venue
-from kiosk.services.scanning import ScanningService
 from sync_agent.agent import AgentSettings, SyncAgent
 from sync_agent.mqtt import BrokerSettings, session_properties
 from sync_agent.signing import Signer, Verifier, load_or_create_private_key
@@ -95,7 +95,7 @@ def peer_latency(broker: MosquittoBroker, pub: Verifier, work: Path, count: int)
         agents[-1].start()
     time.sleep(1.0)
     clock = iter(DEMO_NOW_FOR_BENCH + timedelta(seconds=i) for i in range(10**6))
-    scanning = ScanningService(store_a, "peer-a", clock=lambda: next(clock))
+    scanning = scanning_service(store_a, "peer-a", clock=lambda: next(clock))
     valid = [code for code, verdict in venue.expected if verdict == "valid"][:count]
     lat = []
     for code in valid:

@@ -20,12 +20,12 @@ from typing import Any
 from kiosk.adapters.sdnotify import SystemdNotifier
 from kiosk.adapters.store.engine import Store, StoreError, open_store
 from kiosk.adapters.store.identity import IdentityError, configured_device, own_device
+from kiosk.compose_services import kiosk_status, scanning_service, selling_service
 from kiosk.domain.clock import Clock, system_clock
 from kiosk.services.app_services import AppServices, CameraFactory
-from kiosk.services.kiosk_status import KioskStatus
 from kiosk.services.ports import NoPrinting, PrintingPort
 from kiosk.services.scanning import ScanningService
-from kiosk.services.selling import SalesKey, SellingService
+from kiosk.services.selling import SalesKey
 
 # AppServices and CameraFactory are defined in the service layer (the UI imports them from there, never from here).
 __all__ = [
@@ -172,11 +172,11 @@ def compose_demo(
         gate="main",
         role=role,
         store=store,
-        scanning=ScanningService(store, device_id, clock=clock),
-        selling=SellingService(
+        scanning=scanning_service(store, device_id, clock=clock),
+        selling=selling_service(
             store, device_id, can_sell=role != "door", sales_key=sales_key, labels=port.labels, clock=clock
         ),
-        status=KioskStatus(store),
+        status=kiosk_status(store),
         printing=port,
         demo=True,
         pin_check=lambda pin: pin == DEMO_PIN,
@@ -256,11 +256,11 @@ def _configured(config: Any, store: Store, clock: Clock) -> AppServices:
         gate=config.device.gate,
         role=config.device.role.value,
         store=store,
-        scanning=ScanningService(store, device_id, clock=clock) if config.device.can_scan else None,
-        selling=SellingService(
+        scanning=scanning_service(store, device_id, clock=clock) if config.device.can_scan else None,
+        selling=selling_service(
             store, device_id, can_sell=config.device.can_sell, sales_key=sales_key, labels=port.labels, clock=clock
         ),
-        status=KioskStatus(store),
+        status=kiosk_status(store),
         printing=port,
         config_problems=problems,
         pin_check=lambda pin: verify_pin(pin, pin_hash),

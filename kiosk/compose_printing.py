@@ -11,11 +11,11 @@ from typing import Any
 
 from kiosk.adapters.store.engine import Store
 from kiosk.adapters.store.repositories import SqlCatalogStore, SqlTicketStore
-from kiosk.adapters.zpl import render_png, render_ticket
+from kiosk.compose_services import print_journal, print_worker
 from kiosk.domain.clock import Clock, system_clock
 from kiosk.domain.labels import ticket_label
 from kiosk.services.ports import Printer
-from kiosk.services.printing import PrintJournal, PrintWorker
+from kiosk.services.printing import PrintJournal
 from kiosk.ui.printing_port import JournalPrinting, LabelPreview
 
 
@@ -28,8 +28,9 @@ def label_preview(store: Store, journal: PrintJournal) -> LabelPreview:
             if ticket is None:
                 return None
             catalog = SqlCatalogStore().load(conn)
-        rendered = render_ticket(ticket_label(ticket, catalog, lang), journal.default_format, journal.default_dpi)
-        out.write_bytes(render_png(rendered.zpl, journal.default_dpi))
+        label = ticket_label(ticket, catalog, lang)
+        zpl = journal.renderer.ticket(label, journal.default_format, journal.default_dpi)
+        out.write_bytes(journal.renderer.png(zpl, journal.default_dpi))
         return out
 
     return preview
@@ -41,9 +42,11 @@ def journal_printing(
     journal: PrintJournal,
     clock: Clock,
     emulator: Any = None,
-    **worker_options: float,
+    *,
+    idle_poll: float = 0.5,
+    fault_poll: float = 1.0,
 ) -> JournalPrinting:
-    worker = PrintWorker(store, printer, journal, clock=clock, **worker_options).start()
+    worker = print_worker(store, printer, journal, clock=clock, idle_poll=idle_poll, fault_poll=fault_poll).start()
     return JournalPrinting(store, worker, journal, emulator, preview=label_preview(store, journal), clock=clock)
 
 
@@ -54,7 +57,7 @@ def demo_printing(workdir: Path, store: Store, clock: Clock = system_clock) -> J
 
     emulator = PrinterEmulator(out_dir=workdir / "printed", png=True).start()
     printer = ZebraPrinter("127.0.0.1", emulator.port, connect_timeout=1.0, read_timeout=1.0, name="demo-emulator")
-    return journal_printing(store, printer, PrintJournal(), clock, emulator, idle_poll=0.2, fault_poll=0.5)
+    return journal_printing(store, printer, print_journal(), clock, emulator, idle_poll=0.2, fault_poll=0.5)
 
 
 def configured_printing(config: Any, store: Store, clock: Clock = system_clock) -> JournalPrinting:
@@ -69,4 +72,4 @@ def configured_printing(config: Any, store: Store, clock: Clock = system_clock) 
         printer = CupsPrinter(p.cups_queue)
     else:
         printer = ZebraPrinter(p.host, p.port)
-    return journal_printing(store, printer, PrintJournal(p.format, p.dpi), clock)
+    return journal_printing(store, printer, print_journal(p.format, p.dpi), clock)

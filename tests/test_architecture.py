@@ -10,8 +10,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import kiosk
 
 KIOSK = Path(kiosk.__file__).parent
@@ -88,7 +86,6 @@ def test_the_domain_imports_no_io_library_and_no_outer_layer() -> None:
     assert violations("domain") == []
 
 
-@pytest.mark.xfail(strict=True, reason="services still build SQL repositories (issue 10, next increment)")
 def test_services_import_no_adapter_and_no_sql() -> None:
     assert violations("services") == []
 

@@ -13,9 +13,9 @@ from kiosk.adapters.store.engine import StoreError, open_store
 from kiosk.adapters.store.identity import IdentityError, claim_store
 from kiosk.cli.output import CliError, emit
 from kiosk.cli.store_cmds import DEMO_DEVICE, DEMO_VENUE, verdict_json
+from kiosk.compose_services import scanning_service
 from kiosk.demo.venue import build_demo_venue, install_demo_venue
 from kiosk.domain.clock import system_clock
-from kiosk.services.scanning import ScanningService
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,7 +67,7 @@ def cmd_demo_headless(args: argparse.Namespace) -> int:
         identity = claim_store(store, DEMO_DEVICE, DEMO_VENUE, now=now, claimed_by="demo-data")
         venue = build_demo_venue(now, 200, seed=7)
         install_demo_venue(store, venue, None, now)
-        service = ScanningService(store, identity.device_id)
+        service = scanning_service(store, identity.device_id)
         shown: set[str] = set()
         samples = []
         for code, expected in venue.expected:

@@ -103,9 +103,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from kiosk.adapters.store.engine import StoreError, open_store
     from kiosk.adapters.store.identity import IdentityError, writer_device
     from kiosk.cli.store_cmds import verdict_json
+    from kiosk.compose_services import scanning_service
     from kiosk.domain.model import Direction
     from kiosk.services.scanner_pipeline import ScanEvent, ScannerPipeline
-    from kiosk.services.scanning import ScanningService
 
     source, timeline_fps = _open_source(args)
     try:
@@ -120,7 +120,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     # The frame tracker already turns a code held in view into one scan; a file played faster than real time
     # (or a clock pinned by --now, which never moves) must not have its re-shown codes hidden by the debounce.
     debounce = timedelta(0) if args.now or timeline_fps else timedelta(seconds=3)
-    service = ScanningService(store, device, clock=args.clock, debounce=debounce)
+    service = scanning_service(store, device, clock=args.clock, debounce=debounce)
     out_lock = threading.Lock()
 
     def on_scan(event: ScanEvent) -> None:
@@ -149,10 +149,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
         pipeline.stop()
         store.close()
     status = pipeline.status()
-    source = status.source if before.state.value == "running" else before
+    source = status.source if before.state == "running" else before
     summary = {
         "source": args.source,
-        "state": source.state.value,
+        "state": str(source.state),
         "detail": source.detail,
         "mode": source.mode,
         "frames": status.frames,
@@ -162,7 +162,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         "last_error": status.last_error,
     }
     print(f"kiosk scan: {summary}", file=sys.stderr)
-    return 1 if source.state.value in ("failed", "unavailable") else 0
+    return 1 if source.state in ("failed", "unavailable") else 0
 
 
 def _run_until_done(pipeline: Any, seconds: float | None) -> None:

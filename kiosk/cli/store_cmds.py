@@ -14,12 +14,13 @@ from typing import Any
 from kiosk.adapters.store.engine import Store, StoreError, open_store
 from kiosk.adapters.store.identity import ROLES, IdentityError, StoreIdentity, claim_store, writer_device
 from kiosk.cli.output import CliError, emit
+from kiosk.compose_services import import_tickets, scanning_service
 from kiosk.demo.venue import build_demo_venue, install_demo_venue
 from kiosk.domain.clock import Clock, fixed_clock, system_clock
 from kiosk.domain.model import Direction, pick_text
 from kiosk.domain.timeutil import iso, parse_instant
-from kiosk.services.scanning import ScanningService, ScanResult
-from kiosk.services.ticket_import import ImportFileError, import_tickets
+from kiosk.services.scanning import ScanResult
+from kiosk.services.ticket_import import ImportFileError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -189,7 +190,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         device = writer_device(store, args.device).device_id
         # A fixed --now makes every scan land at the same instant; the debounce would then hide repeats.
         debounce = timedelta(0) if args.now else timedelta(seconds=3)
-        service = ScanningService(store, device, clock=_clock(args.now), debounce=debounce)
+        service = scanning_service(store, device, clock=_clock(args.now), debounce=debounce)
         for code in _codes_from(args):
             emit(verdict_json(service.scan(code, args.gate, direction), code))
     except (StoreError, IdentityError) as exc:

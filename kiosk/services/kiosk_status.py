@@ -1,6 +1,6 @@
 """What the screens show about the device: door counters, sync status and data age (read-only queries).
 
-The sync agent owns the `sync_status` row (kiosk.adapters.store.sync_tables); before it has ever run, or on a
+The sync agent owns its status row (read through the StatusRepository port); before it has ever run, or on a
 store without the sync schema, the status says "never synced" instead of failing.
 """
 
@@ -10,14 +10,9 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, select
-from sqlalchemy.exc import OperationalError
-
-from kiosk.adapters.store import tables as t
-from kiosk.adapters.store.engine import Store, StoreError
-from kiosk.adapters.store.repositories import SqlCatalogStore, SqlOutboxStore
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.timeutil import VENUE_TZ
+from kiosk.services.ports import CatalogRepository, OutboxRepository, StatusRepository, StorePort, Tx
 
 # Without news from central for this long, the badge warns that the ticket list may be stale.
 STALE_AFTER = timedelta(minutes=15)
@@ -55,9 +50,13 @@ def _local_midnight(now: datetime) -> datetime:
 class KioskStatus:
     """Read-only views for the door and technician screens; safe to call from any worker thread."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self, store: StorePort, *, catalogs: CatalogRepository, outbox: OutboxRepository, status: StatusRepository
+    ) -> None:
         self._store = store
-        self._catalogs = SqlCatalogStore()
+        self._catalogs = catalogs
+        self._outbox = outbox
+        self._status = status
         self._catalog: Catalog | None = None
         self._lock = threading.Lock()
 
@@ -72,57 +71,33 @@ class KioskStatus:
 
     def door_counters(self, now: datetime, gate: str | None = None) -> DoorCounters:
         since = _local_midnight(now)
-        c = t.checkins
-        where = [c.c.scanned_at >= since]
-        if gate is not None:
-            where.append(c.c.gate == gate)
         with self._store.read() as conn:
-            admitted = conn.execute(
-                select(func.count()).select_from(c).where(and_(*where, c.c.movement.in_(("entry", "reentry"))))
-            ).scalar_one()
-            last = (
-                select(c.c.ticket_id, func.max(c.c.scanned_at).label("at"))
-                .where(c.c.scanned_at >= since)
-                .group_by(c.c.ticket_id)
-                .subquery()
-            )
-            inside = conn.execute(
-                select(func.count())
-                .select_from(c.join(last, and_(c.c.ticket_id == last.c.ticket_id, c.c.scanned_at == last.c.at)))
-                .where(c.c.movement.in_(("entry", "reentry")))
-            ).scalar_one()
-        return DoorCounters(int(admitted), int(inside))
+            admitted = self._status.admitted_since(conn, since, gate)
+            inside = self._status.inside_since(conn, since)
+        return DoorCounters(admitted, inside)
 
     def sync(self) -> SyncView:
         with self._store.read() as conn:
             own = self._local_sync(conn)
-            try:
-                from kiosk.adapters.store.sync_tables import sync_status
-
-                row = conn.execute(select(sync_status).where(sync_status.c.id == 1)).first()
-            except (ImportError, OperationalError, StoreError):
-                row = None
-        if row is None:
+            agent = self._status.agent_state(conn)
+        if agent is None:
             return own
         return SyncView(
-            online=bool(row.online),
+            online=agent.online,
             pending=own.pending,
-            dead_letters=max(int(row.dead_letters), own.dead_letters),
-            catalog_version=row.catalog_version or own.catalog_version,
-            data_at=row.data_at,
+            dead_letters=max(agent.dead_letters, own.dead_letters),
+            catalog_version=agent.catalog_version or own.catalog_version,
+            data_at=agent.data_at,
             oldest_pending_at=own.oldest_pending_at,
-            text=row.text,
+            text=agent.text,
         )
 
-    @staticmethod
-    def _local_sync(conn: Connection) -> SyncView:
-        outbox = SqlOutboxStore()
-        dead = conn.execute(select(func.count()).select_from(t.dead_letters)).scalar_one()
+    def _local_sync(self, conn: Tx) -> SyncView:
         return SyncView(
             online=False,
-            pending=outbox.pending_count(conn),
-            dead_letters=int(dead),
-            catalog_version=SqlCatalogStore().version(conn),
+            pending=self._outbox.pending_count(conn),
+            dead_letters=self._status.dead_letter_count(conn),
+            catalog_version=self._catalogs.version(conn),
             data_at=None,
-            oldest_pending_at=outbox.oldest_pending_at(conn),
+            oldest_pending_at=self._outbox.oldest_pending_at(conn),
         )

@@ -140,7 +140,7 @@ class StatusRepository(Protocol):
 
     def admitted_since(self, conn: Tx, since: datetime, gate: str | None) -> int: ...
 
-    def inside_since(self, conn: Tx, since: datetime, gate: str | None) -> int: ...
+    def inside_since(self, conn: Tx, since: datetime) -> int: ...
 
     def dead_letter_count(self, conn: Tx) -> int: ...
 
@@ -177,11 +177,19 @@ class LabelRenderer(Protocol):
 
 
 class SourceStatusView(Protocol):
+    """A frame source's health (kiosk.adapters.camera.SourceStatus): state word, detail and counters."""
+
     @property
     def state(self) -> str: ...
 
     @property
     def detail(self) -> str: ...
+
+    @property
+    def mode(self) -> str: ...
+
+    @property
+    def bad_frames(self) -> int: ...
 
 
 class FrameSource(Protocol):

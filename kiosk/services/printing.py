@@ -15,10 +15,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from kiosk.adapters.store.engine import Store
-from kiosk.adapters.zebra import Printer, PrinterSendError, PrinterStatus, PrinterUnreachable
+from kiosk.domain.clock import Clock, system_clock
+from kiosk.domain.printer import PrinterSendError, PrinterStatus, PrinterUnreachable
+from kiosk.services.ports import Printer, StorePort
 from kiosk.services.print_journal import REPRINT_EVENT, JobState, PrintJob, PrintJournal
 
 # The journal's names are part of this module's interface too (screens and tests import them from here).
@@ -61,10 +61,6 @@ JobListener = Callable[[JobUpdate], None]
 FaultListener = Callable[[str | None, PrinterStatus], None]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class PrintWorker:
     """Sends queued jobs in order from a background thread. Listeners are called on that thread.
 
@@ -75,11 +71,11 @@ class PrintWorker:
 
     def __init__(
         self,
-        store: Store,
+        store: StorePort,
         printer: Printer,
-        journal: PrintJournal | None = None,
+        journal: PrintJournal,
         *,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = system_clock,
         idle_poll: float = 0.5,
         fault_poll: float = 1.0,
         watch_poll: float = 0.05,
@@ -87,7 +83,7 @@ class PrintWorker:
     ) -> None:
         self.store = store
         self.printer = printer
-        self.journal = journal or PrintJournal()
+        self.journal = journal
         self.clock = clock
         self.idle_poll = idle_poll
         self.fault_poll = fault_poll

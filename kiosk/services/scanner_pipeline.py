@@ -15,16 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kiosk.adapters.camera import Frame, FrameSource, SourceState, SourceStatus
-from kiosk.adapters.decoder import DecodedCode, Decoder
 from kiosk.domain.frame_tracker import FrameTracker, TrackerRules
 from kiosk.domain.model import Direction
+from kiosk.services.ports import CodeRead, Decoder, Frame, FrameSource, SourceStatusView
 from kiosk.services.scanning import ScanResult
 
 log = logging.getLogger(__name__)
 
 # A camera that is stalled or unavailable comes back by itself; these states do not.
-_FINAL = (SourceState.ENDED, SourceState.STOPPED, SourceState.FAILED)
+_FINAL = ("ended", "stopped", "failed")  # kiosk.adapters.camera.SourceState values
 ScanFn = Callable[[str, str, Direction], ScanResult]
 
 
@@ -40,7 +39,7 @@ class ScanEvent:
 
 @dataclass(frozen=True)
 class PipelineStatus:
-    source: SourceStatus
+    source: SourceStatusView
     running: bool
     frames: int  # frames decoded
     scans: int
@@ -146,7 +145,7 @@ class ScannerPipeline:
                 self._last_error = f"{type(exc).__name__}: {exc}"
             codes = []
         ms = (time.perf_counter() - t0) * 1000.0
-        by_text: dict[str, DecodedCode] = {}
+        by_text: dict[str, CodeRead] = {}
         for c in codes:
             by_text.setdefault(c.text, c)
         new = self._tracker.observe(by_text, self._clock())

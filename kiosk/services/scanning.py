@@ -10,14 +10,11 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
-
-from kiosk.adapters.store.engine import Store
-from kiosk.adapters.store.repositories import SqlCatalogStore, SqlOutboxStore, SqlTicketStore
 from kiosk.domain import codes
 from kiosk.domain.catalog import Catalog
+from kiosk.domain.clock import Clock, system_clock
 from kiosk.domain.model import Direction
 from kiosk.domain.outbox import checkin_event, failed_scan_event
 from kiosk.domain.scan_input import ScanText, clean_scan
@@ -30,13 +27,10 @@ from kiosk.domain.verdicts import (
     refuse_unknown,
     refuse_unreadable,
 )
+from kiosk.services.ports import CatalogRepository, OutboxRepository, StorePort, TicketRepository, Tx
 
 # A camera sees the same code in many consecutive frames; within this window it is one scan.
 DEFAULT_DEBOUNCE = timedelta(seconds=3)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_scan_id() -> str:
@@ -58,10 +52,13 @@ class ScanningService:
 
     def __init__(
         self,
-        store: Store,
+        store: StorePort,
         device_id: str,
         *,
-        clock: Callable[[], datetime] = utc_now,
+        catalogs: CatalogRepository,
+        tickets: TicketRepository,
+        outbox: OutboxRepository,
+        clock: Clock = system_clock,
         new_id: Callable[[], str] = new_scan_id,
         debounce: timedelta = DEFAULT_DEBOUNCE,
     ) -> None:
@@ -70,16 +67,25 @@ class ScanningService:
         self._clock = clock
         self._new_id = new_id
         self._debounce = debounce
-        self._catalogs = SqlCatalogStore()
-        self._tickets = SqlTicketStore()
-        self._outbox = SqlOutboxStore()
+        self._catalogs = catalogs
+        self._tickets = tickets
+        self._outbox = outbox
         self._cached: tuple[Catalog, codes.Keyring] | None = None
         self._recent: dict[tuple[str, str, Direction], ScanResult] = {}
         self._lock = threading.Lock()
 
     def with_debounce(self, debounce: timedelta) -> ScanningService:
         """The same door with its own debounce memory (the screenshot tool scans each sample once, no debounce)."""
-        return ScanningService(self._store, self.device_id, clock=self._clock, new_id=self._new_id, debounce=debounce)
+        return ScanningService(
+            self._store,
+            self.device_id,
+            catalogs=self._catalogs,
+            tickets=self._tickets,
+            outbox=self._outbox,
+            clock=self._clock,
+            new_id=self._new_id,
+            debounce=debounce,
+        )
 
     def scan(self, raw: str | bytes, gate: str = "main", direction: Direction = Direction.ENTRY) -> ScanResult:
         now = self._clock()
@@ -114,7 +120,7 @@ class ScanningService:
 
     def _judge(
         self,
-        conn: Connection,
+        conn: Tx,
         scan: ScanText,
         catalog: Catalog,
         keyring: codes.Keyring,
@@ -145,7 +151,7 @@ class ScanningService:
         )
         return decide(facts, ctx, now)
 
-    def _catalog(self, conn: Connection) -> tuple[Catalog, codes.Keyring]:
+    def _catalog(self, conn: Tx) -> tuple[Catalog, codes.Keyring]:
         version = self._catalogs.version(conn)
         if self._cached is None or self._cached[0].version != version:
             catalog = self._catalogs.load(conn)

@@ -12,23 +12,38 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, insert, select
 
-from kiosk.adapters.store.engine import Store
-from kiosk.adapters.store.repositories import SqlCatalogStore, SqlOutboxStore, SqlTicketStore
-from kiosk.adapters.store.sales_tables import sales_order_lines, sales_orders
-from kiosk.adapters.store.tables import tickets as tickets_table
 from kiosk.domain import codes
 from kiosk.domain.catalog import Catalog
+from kiosk.domain.clock import Clock, system_clock
 from kiosk.domain.events import SaleTicket
 from kiosk.domain.model import TicketRecord
 from kiosk.domain.outbox import EventKind, OutboxEvent, sale_event
 from kiosk.domain.receipts import SaleReceipt, SoldTicket
-from kiosk.domain.sales import Cart, Payment, PaymentMethod, SaleError, Settlement, settle
+from kiosk.domain.sales import Cart, Payment, SaleError, Settlement, settle
+from kiosk.services.ports import (
+    CatalogRepository,
+    LabelQueue,
+    OutboxRepository,
+    SalesRepository,
+    StorePort,
+    TicketRepository,
+    Tx,
+)
+
+# The receipt values and the label queue port are defined elsewhere; importers keep taking them from here.
+__all__ = [
+    "LabelQueue",
+    "SaleReceipt",
+    "SalesKey",
+    "SellingNotAllowed",
+    "SellingService",
+    "SoldTicket",
+    "new_order_id",
+]
 
 SALE_EVENT_KIND = EventKind.SALE
 _REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWX"  # no 0/O, 1/I: read aloud at a counter
@@ -51,16 +66,6 @@ class SalesKey:
     private_key: Ed25519PrivateKey
 
 
-class LabelQueue(Protocol):
-    """The printing journal, written inside the sale's transaction (see `kiosk.services.printing`)."""
-
-    def enqueue_sale(self, conn: Connection, receipt: SaleReceipt, catalog: Catalog, lang: str) -> list[str]: ...
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_ticket_id() -> int:
     return secrets.randbits(62) + 1
 
@@ -78,13 +83,17 @@ class SellingService:
 
     def __init__(
         self,
-        store: Store,
+        store: StorePort,
         device_id: str,
         *,
+        catalogs: CatalogRepository,
+        tickets: TicketRepository,
+        outbox: OutboxRepository,
+        sales: SalesRepository,
         can_sell: bool,
         sales_key: SalesKey | None,
         labels: LabelQueue | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = system_clock,
         ticket_ids: Callable[[], int] = new_ticket_id,
         order_refs: Callable[[], str] = new_order_ref,
     ) -> None:
@@ -96,9 +105,10 @@ class SellingService:
         self._clock = clock
         self._ticket_ids = ticket_ids
         self._order_refs = order_refs
-        self._catalogs = SqlCatalogStore()
-        self._tickets = SqlTicketStore()
-        self._outbox = SqlOutboxStore()
+        self._catalogs = catalogs
+        self._tickets = tickets
+        self._outbox = outbox
+        self._sales = sales
 
     def catalog(self) -> Catalog:
         with self._store.read() as conn:
@@ -111,7 +121,7 @@ class SellingService:
         settlement = settle(cart, payment)
         now = self._clock()
         with self._store.write() as conn:
-            earlier = self._existing(conn, order_id)
+            earlier = self._sales.find(conn, order_id)
             if earlier is not None:
                 return earlier
             catalog = self._catalogs.load(conn)
@@ -140,34 +150,19 @@ class SellingService:
                 raise SaleError("price_changed")
 
     def _write(
-        self, conn: Connection, order_id: str, cart: Cart, settlement: Settlement, now: datetime, lang: str
+        self, conn: Tx, order_id: str, cart: Cart, settlement: Settlement, now: datetime, lang: str
     ) -> SaleReceipt:
         assert self._key is not None
         order_ref = self._order_refs()
-        conn.execute(
-            insert(sales_orders).values(
-                order_id=order_id,
-                order_ref=order_ref,
-                device_id=self.device_id,
-                event_id=cart.event_id,
-                performance_id=cart.performance_id,
-                sold_at=now,
-                method=settlement.method.value,
-                total=settlement.total,
-                due=settlement.due,
-                rounding=settlement.rounding,
-                tendered=settlement.tendered,
-                change=settlement.change,
-                card_reference=settlement.reference,
-                lang=lang[:2],
-            )
-        )
-        conn.execute(
-            insert(sales_order_lines),
-            [
-                {"order_id": order_id, "tariff_id": x.tariff_id, "quantity": x.quantity, "unit_price": x.unit_price}
-                for x in cart.lines
-            ],
+        self._sales.add_order(
+            conn,
+            order_id=order_id,
+            order_ref=order_ref,
+            device_id=self.device_id,
+            cart=cart,
+            settlement=settlement,
+            sold_at=now,
+            lang=lang,
         )
         sold: list[SoldTicket] = []
         records: list[TicketRecord] = []
@@ -186,21 +181,6 @@ class SellingService:
                 )
         self._tickets.upsert(conn, records, source="sale")
         return SaleReceipt(order_id, order_ref, now, settlement, tuple(sold))
-
-    def _existing(self, conn: Connection, order_id: str) -> SaleReceipt | None:
-        row = conn.execute(select(sales_orders).where(sales_orders.c.order_id == order_id)).first()
-        if row is None:
-            return None
-        settlement = Settlement(
-            PaymentMethod(row.method), row.total, row.due, row.rounding, row.tendered, row.change, row.card_reference
-        )
-        tickets = conn.execute(
-            select(tickets_table)
-            .where(tickets_table.c.order_ref == row.order_ref, tickets_table.c.source == "sale")
-            .order_by(tickets_table.c.ticket_id)
-        )
-        sold = tuple(SoldTicket(r.ticket_id, r.code, r.tariff_id, r.performance_id) for r in tickets)
-        return SaleReceipt(row.order_id, row.order_ref, row.sold_at, settlement, sold, repeated=True)
 
 
 def _sale_event(receipt: SaleReceipt, cart: Cart, device_id: str, key_id: int) -> OutboxEvent:

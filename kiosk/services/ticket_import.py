@@ -15,14 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from kiosk.adapters.store import tables as t
-from kiosk.adapters.store.engine import Store
-from kiosk.adapters.store.repositories import SqlTicketStore
 from kiosk.domain.errors import KioskError
 from kiosk.domain.model import TicketRecord
 from kiosk.domain.ticket_rows import RowError, parse_ticket_row
+from kiosk.services.ports import StorePort, TicketRepository
 
 BATCH = 5000
 MAX_REPORTED = 100
@@ -74,7 +70,9 @@ def _rows(fh: io.TextIOWrapper, path: Path) -> Iterator[tuple[int, dict[str, Any
         yield reader.line_num, row
 
 
-def import_tickets(store: Store, path: Path, progress: Progress | None = None) -> ImportSummary:
+def import_tickets(
+    store: StorePort, path: Path, progress: Progress | None = None, *, tickets: TicketRepository
+) -> ImportSummary:
     started = time.perf_counter()
     summary = ImportSummary()
     try:
@@ -82,9 +80,8 @@ def import_tickets(store: Store, path: Path, progress: Progress | None = None) -
         raw = path.open("rb")
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot read: {exc.strerror}") from exc
-    tickets = SqlTicketStore()
     with raw, io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="") as fh, store.write() as conn:
-        owner_of_code = dict(conn.execute(select(t.tickets.c.code, t.tickets.c.ticket_id)).tuples().all())
+        owner_of_code = tickets.code_owners(conn)
         batch: list[TicketRecord] = []
         try:
             for number, row in _rows(fh, path):

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from kiosk.adapters.recording_printer import RecordingPrinter
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.zebra import PrinterSendError, PrinterUnreachable
+from kiosk.compose_services import print_journal
 from kiosk.domain.labels import LabelError
-from kiosk.services.printing import JobState, JobUpdate, PrintJournal
+from kiosk.services.printing import JobState, JobUpdate
 from tests.fixtures.printer import TestPrinterEmulator
 from tests.printing.conftest import Venue, enqueue_jobs, job_states, wait_for
 from tests.printing.helpers import field_texts
@@ -22,11 +23,11 @@ from tests.printing.helpers import field_texts
 def test_enqueue_is_part_of_the_callers_transaction(demo_venue: Venue, demo_now: datetime) -> None:
     store, venue = demo_venue
     with pytest.raises(RuntimeError), store.write() as conn:
-        PrintJournal().enqueue(conn, venue.tickets[0].ticket_id, now=demo_now)
+        print_journal().enqueue(conn, venue.tickets[0].ticket_id, now=demo_now)
         raise RuntimeError("the sale failed after the job was queued")
     assert job_states(store) == []
     with pytest.raises(LabelError, match="not in the store"), store.write() as conn:
-        PrintJournal().enqueue(conn, 12345, now=demo_now)
+        print_journal().enqueue(conn, 12345, now=demo_now)
 
 
 def test_jobs_print_in_order_and_are_confirmed(
@@ -44,7 +45,7 @@ def test_jobs_print_in_order_and_are_confirmed(
     wait_for(lambda: sum(u.state is JobState.CONFIRMED for u in updates) >= 5)
     assert [u.job_id for u in updates if u.state is JobState.CONFIRMED] == ids
     with store.read() as conn:
-        assert all(j.attempts == 1 and j.last_status == "ready" for j in PrintJournal().jobs(conn))
+        assert all(j.attempts == 1 and j.last_status == "ready" for j in print_journal().jobs(conn))
 
 
 def test_paper_out_waits_says_why_and_resumes(
@@ -59,7 +60,7 @@ def test_paper_out_waits_says_why_and_resumes(
     time.sleep(0.3)
     assert printer_emulator.received == [] and job_states(store) == [JobState.QUEUED] * 2  # nothing sent into a fault
     with store.read() as conn:
-        assert "paper_out" in PrintJournal().jobs(conn)[-1].last_status  # the oldest job notes why it waits
+        assert "paper_out" in print_journal().jobs(conn)[-1].last_status  # the oldest job notes why it waits
     printer_emulator.configure(paper_out=False)
     printer_emulator.wait_for_labels(2)
     wait_for(lambda: job_states(store) == [JobState.CONFIRMED] * 2)
@@ -126,7 +127,7 @@ def test_connection_closed_mid_label_is_unknown_and_never_printed_again(
     w = worker_for(printer_emulator.printer(read_timeout=0.4), on_job=updates.append)  # type: ignore[operator]
     wait_for(lambda: JobState.UNKNOWN in job_states(store), 10)
     printer_emulator.reset()
-    journal = PrintJournal()
+    journal = print_journal()
     with store.write() as conn:
         journal.enqueue(conn, venue.tickets[1].ticket_id, now=demo_now)
     w.wake()
@@ -161,7 +162,7 @@ def test_reprint_is_marked_logged_and_in_the_outbox(
     [job] = enqueue_jobs(store, venue, demo_now, 1, lang="it")
     w = worker_for(printer_emulator.printer())  # type: ignore[operator]
     printer_emulator.wait_for_labels(1)
-    journal = PrintJournal()
+    journal = print_journal()
     with store.write() as conn:
         second = journal.reprint(conn, job, demo_now, device_id="kiosk-1", reason="paper jam")
         third = journal.reprint(conn, second, demo_now, device_id="kiosk-1")
@@ -188,7 +189,7 @@ def test_recording_printer_twin_drives_the_same_worker(
     wait_for(lambda: job_states(store) == [JobState.UNKNOWN, JobState.CONFIRMED])
     assert len(printer.sent) == 1  # first: unreachable (retried), then unknown (not retried); second printed
     with store.read() as conn:
-        assert [j.attempts for j in reversed(PrintJournal().jobs(conn))] == [2, 1]
+        assert [j.attempts for j in reversed(print_journal().jobs(conn))] == [2, 1]
 
 
 def test_worker_stop_is_prompt(demo_venue: Venue, worker_for: object) -> None:

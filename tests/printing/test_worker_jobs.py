@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.adapters.recording_printer import RecordingPrinter
+from kiosk.compose_services import print_journal
 from kiosk.domain.labels import LabelError
-from kiosk.services.printing import JobState, PrintJournal
+from kiosk.services.printing import JobState
 from tests.fixtures.printer import TestPrinterEmulator
 from tests.printing.conftest import Venue, job_states, job_states_at, wait_for
 from tests.printing.helpers import field_texts
@@ -26,13 +27,14 @@ from datetime import datetime
 from kiosk.adapters.store.engine import open_store
 from kiosk.adapters.zebra import ZebraPrinter
 from kiosk.services.printing import PrintJournal, PrintWorker
+from kiosk.compose_services import print_journal, print_worker
 store = open_store(sys.argv[1])
-journal = PrintJournal()
+journal = print_journal()
 if sys.argv[3] == "enqueue":
     with store.write() as conn:
         journal.enqueue(conn, int(sys.argv[4]), now=datetime.fromisoformat(sys.argv[5]))
 printer = ZebraPrinter("127.0.0.1", int(sys.argv[2]), read_timeout=0.5, connect_timeout=0.5)
-PrintWorker(store, printer, journal, idle_poll=0.05, fault_poll=0.1, confirm_timeout=60).start()
+print_worker(store, printer, journal, idle_poll=0.05, fault_poll=0.1, confirm_timeout=60).start()
 print("ready", flush=True)
 time.sleep(60)
 """
@@ -113,7 +115,7 @@ def test_awkward_names_from_the_store_print_and_scan(
     ticket = replace(venue.tickets[1], holder_name=holder)
     with store.write() as conn:
         SqlTicketStore().upsert(conn, [ticket])
-        PrintJournal().enqueue(conn, ticket.ticket_id, now=demo_now, fmt="cinema", dpi=300)
+        print_journal().enqueue(conn, ticket.ticket_id, now=demo_now, fmt="cinema", dpi=300)
     worker_for(printer_emulator.printer())  # type: ignore[operator]
     [zpl] = printer_emulator.wait_for_labels(1)
     assert printer_emulator.controls == [] and zpl.count(b"^XA") == 1
@@ -138,10 +140,10 @@ def test_cancelled_ticket_and_overflowing_layout_are_refused_and_roll_back(
     with store.write() as conn:
         SqlTicketStore().upsert(conn, [cancelled, huge, endless])
     with pytest.raises(LabelError, match="cancelled"), store.write() as conn:
-        PrintJournal().enqueue(conn, cancelled.ticket_id, now=demo_now)
+        print_journal().enqueue(conn, cancelled.ticket_id, now=demo_now)
     for ticket, fmt in ((huge, "cinema"), (endless, "show"), (endless, "cinema")):
         with pytest.raises(LayoutError), store.write() as conn:
-            PrintJournal().enqueue(conn, ticket.ticket_id, now=demo_now, fmt=fmt)
+            print_journal().enqueue(conn, ticket.ticket_id, now=demo_now, fmt=fmt)
     assert job_states(store) == []
 
 
@@ -151,7 +153,7 @@ def test_receipts_and_cancelled_jobs(demo_venue: Venue, demo_now: datetime, work
     from kiosk.domain.labels import Receipt, ReceiptLine
 
     store, venue = demo_venue
-    journal = PrintJournal()
+    journal = print_journal()
     receipt = Receipt(
         "Théâtre", "ORD-9", demo_now, [ReceiptLine("Plein tarif", Decimal("45"))], Decimal("45"), "TWINT", "de"
     )

@@ -15,6 +15,7 @@ import pytest
 from kiosk.adapters.camera import FakeFrameSource, SourceState, VideoFileSource
 from kiosk.adapters.decoder import DecodedCode, FakeDecoder, camera_decoder
 from kiosk.adapters.store.engine import Store
+from kiosk.compose_services import scanning_service
 from kiosk.demo import frame_synth as fs
 from kiosk.demo.venue import DemoVenue
 from kiosk.domain.model import Direction
@@ -38,7 +39,7 @@ def frame_clock(fps: float = 30.0) -> Callable[[], float]:
 @pytest.fixture
 def service(demo_venue: tuple[Store, DemoVenue], demo_now: datetime) -> ScanningService:
     store, _ = demo_venue
-    return ScanningService(store, "door-1", clock=lambda: demo_now, debounce=timedelta(0))
+    return scanning_service(store, "door-1", clock=lambda: demo_now, debounce=timedelta(0))
 
 
 @pytest.fixture

@@ -20,11 +20,11 @@ CHILD = textwrap.dedent(
     import sys
     from datetime import datetime, timedelta
     from kiosk.adapters.store.engine import open_store
-    from kiosk.services.scanning import ScanningService
+    from kiosk.compose_services import scanning_service
 
     store = open_store(sys.argv[1])
     now = datetime.fromisoformat(sys.argv[3])  # the instant the venue was built for, not today
-    service = ScanningService(store, "door-kill", clock=lambda: now, debounce=timedelta(0))
+    service = scanning_service(store, "door-kill", clock=lambda: now, debounce=timedelta(0))
     codes = [line.split("\\t")[0] for line in open(sys.argv[2], encoding="utf-8")]
     i = 0
     while True:

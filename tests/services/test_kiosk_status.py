@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
+from kiosk.compose_services import kiosk_status, scanning_service
 from kiosk.domain.model import Direction
 from kiosk.domain.timeutil import venue_day
-from kiosk.services.kiosk_status import DoorCounters, KioskStatus
-from kiosk.services.scanning import ScanningService
+from kiosk.services.kiosk_status import DoorCounters
 
 pytestmark = pytest.mark.all_dates  # "today" at the door is the venue's day at each fixed instant
 
@@ -26,7 +26,7 @@ def expected_counters(moves: list[tuple[str, str, datetime]], now: datetime) -> 
 def test_counters_admitted_today_and_inside_now(demo_venue, demo_now) -> None:
     store, venue = demo_venue
     clock = [demo_now]
-    scanner = ScanningService(store, "door-1", clock=lambda: clock[0], debounce=timedelta(0))
+    scanner = scanning_service(store, "door-1", clock=lambda: clock[0], debounce=timedelta(0))
     valid = [c for c, v in venue.expected if v == "valid"][:3]
     moves = [(code, "entry", demo_now) for code in valid]
     for code in valid:
@@ -35,7 +35,7 @@ def test_counters_admitted_today_and_inside_now(demo_venue, demo_now) -> None:
     assert scanner.scan(valid[0], "main", Direction.EXIT).verdict.code.value == "exit_recorded"
     moves.append((valid[0], "exit", clock[0]))
     scanner.scan("JUNK-CODE", "main")  # a refusal changes no counter
-    status = KioskStatus(store)
+    status = kiosk_status(store)
     counters = status.door_counters(clock[0])
     assert (counters.admitted_today, counters.inside_now) == expected_counters(moves, clock[0])
     clock[0] += timedelta(minutes=5)
@@ -52,8 +52,8 @@ def test_counters_admitted_today_and_inside_now(demo_venue, demo_now) -> None:
 
 def test_sync_view_before_and_after_the_agent_wrote_its_row(demo_venue, demo_now) -> None:
     store, venue = demo_venue
-    ScanningService(store, "door-1", clock=lambda: demo_now).scan(venue.expected[0][0], "main")
-    status = KioskStatus(store)
+    scanning_service(store, "door-1", clock=lambda: demo_now).scan(venue.expected[0][0], "main")
+    status = kiosk_status(store)
     before = status.sync()
     assert (before.online, before.pending, before.data_at) == (False, 1, None)
     assert before.stale(demo_now) and before.catalog_version == venue.catalog.version
@@ -78,5 +78,5 @@ def test_sync_view_before_and_after_the_agent_wrote_its_row(demo_venue, demo_now
 
 def test_catalog_is_cached_by_version(demo_venue) -> None:
     store, _ = demo_venue
-    status = KioskStatus(store)
+    status = kiosk_status(store)
     assert status.catalog() is status.catalog()

@@ -11,6 +11,7 @@ import pytest
 
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, StoreError, open_store
+from kiosk.compose_services import scanning_service
 from kiosk.demo.venue import DemoVenue
 from kiosk.domain.model import Direction
 from kiosk.domain.verdicts import VerdictCode
@@ -46,7 +47,7 @@ def clock(demo_now: datetime) -> Clock:
 
 @pytest.fixture
 def service(demo_venue: tuple[Store, DemoVenue], clock: Clock) -> ScanningService:
-    return ScanningService(demo_venue[0], "door-1", clock=clock)
+    return scanning_service(demo_venue[0], "door-1", clock=clock)
 
 
 def test_every_demo_code_gets_its_expected_verdict(
@@ -113,7 +114,7 @@ def test_peer_admission_makes_already_used(
     demo_venue: tuple[Store, DemoVenue], service: ScanningService, clock: Clock
 ) -> None:
     code = code_expecting(demo_venue[1], "valid")
-    other = ScanningService(demo_venue[0], "door-2", clock=clock)
+    other = scanning_service(demo_venue[0], "door-2", clock=clock)
     assert other.scan(code, "main").verdict.admitted
     clock.advance(30)
     verdict = service.scan(code, "main").verdict
@@ -182,7 +183,7 @@ def test_a_failed_write_leaves_nothing_half_done(
     demo_venue: tuple[Store, DemoVenue], clock: Clock, db_path: Path
 ) -> None:
     # The same scan id twice: the second outbox insert fails, so its check-in must not stay either.
-    service = ScanningService(demo_venue[0], "door-1", clock=clock, new_id=lambda: "fixed-id")
+    service = scanning_service(demo_venue[0], "door-1", clock=clock, new_id=lambda: "fixed-id")
     codes = [c for c, v in demo_venue[1].expected if v == "valid"]
     service.scan(codes[0], "main")
     with pytest.raises(Exception, match="UNIQUE"):
@@ -195,7 +196,7 @@ def test_full_disk_is_a_clear_error_and_loses_nothing(
     demo_venue: tuple[Store, DemoVenue], clock: Clock, db_path: Path
 ) -> None:
     store = demo_venue[0]
-    service = ScanningService(store, "door-1", clock=clock)
+    service = scanning_service(store, "door-1", clock=clock)
     codes = [c for c, v in demo_venue[1].expected if v == "valid"]
     service.scan(codes[0], "main")
     with store.engine.connect() as conn:

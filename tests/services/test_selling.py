@@ -16,10 +16,10 @@ from sqlalchemy import Connection, func, select
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, open_store
 from kiosk.adapters.store.sales_tables import sales_order_lines, sales_orders
+from kiosk.compose_services import print_journal, scanning_service, selling_service
 from kiosk.demo import venue as dv
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.sales import Cart, Payment, PaymentMethod, SaleError
-from kiosk.services.scanning import ScanningService
 from kiosk.services.selling import SaleReceipt, SalesKey, SellingNotAllowed, SellingService
 
 pytestmark = pytest.mark.all_dates  # door and sales logic runs at each of the fixed instants
@@ -33,7 +33,7 @@ def sales_key(db_path: Path) -> SalesKey:
 def service(
     store: Store, db_path: Path, now: datetime, *, can_sell: bool = True, labels: object = None
 ) -> SellingService:
-    return SellingService(
+    return selling_service(
         store, "kiosk-sales-1", can_sell=can_sell, sales_key=sales_key(db_path), labels=labels, clock=lambda: now
     )  # type: ignore[arg-type]
 
@@ -69,7 +69,7 @@ def test_a_sale_writes_order_tickets_and_outbox_and_the_codes_admit(demo_venue, 
     assert lines == {dv.T_FULL: 2, dv.T_CHILD: 1}
     assert event["order_id"] == "order-1" and event["payment"]["due"] == "105.00"
     assert sorted(x["ticket_id"] for x in event["tickets"]) == sorted(x.ticket_id for x in receipt.tickets)
-    scanner = ScanningService(store, "door-1", clock=lambda: demo_now)
+    scanner = scanning_service(store, "door-1", clock=lambda: demo_now)
     verdicts = [scanner.scan(x.code, "main").verdict.code.value for x in receipt.tickets]
     assert verdicts == ["valid", "valid", "valid"]
 
@@ -82,7 +82,7 @@ def test_a_code_sold_here_is_valid_on_a_door_that_has_no_list(demo_venue, db_pat
     )
     other = open_store(tmp_path / "other.sqlite", create=True)
     dv.install_demo_venue(other, dv.DemoVenue(venue.catalog), None, demo_now)
-    result = ScanningService(other, "door-2", clock=lambda: demo_now).scan(receipt.tickets[0].code, "main")
+    result = scanning_service(other, "door-2", clock=lambda: demo_now).scan(receipt.tickets[0].code, "main")
     assert result.verdict.code.value == "valid"
     other.close()
 
@@ -93,7 +93,7 @@ def test_door_only_device_is_refused_in_the_service(demo_venue, db_path, demo_no
     with pytest.raises(SellingNotAllowed):
         svc.sell("o", festival_cart(venue.catalog), Payment(PaymentMethod.CASH, tendered=Decimal("200")))
     assert counts(store) == {"orders": 0, "sale_tickets": 0, "sale_events": 0}
-    no_key = SellingService(store, "x", can_sell=True, sales_key=None)
+    no_key = selling_service(store, "x", can_sell=True, sales_key=None)
     with pytest.raises(SellingNotAllowed):
         no_key.sell("o", festival_cart(venue.catalog), Payment(PaymentMethod.CASH, tendered=Decimal("200")))
 
@@ -146,11 +146,12 @@ from pathlib import Path
 from kiosk.adapters.store.engine import open_store
 from kiosk.domain.sales import Cart, Payment, PaymentMethod
 from kiosk.demo import venue as dv
-from kiosk.services.selling import SalesKey, SellingService
+from kiosk.compose_services import selling_service
+from kiosk.services.selling import SalesKey
 db = Path(sys.argv[1]); now = datetime.fromisoformat(sys.argv[2])
 store = open_store(db)
 key = dv.read_private_keys(db.with_name("keys.json"))[dv.SALES_KIOSK_KEY_ID]
-svc = SellingService(store, "k", can_sell=True, sales_key=SalesKey(dv.SALES_KIOSK_KEY_ID, key), clock=lambda: now)
+svc = selling_service(store, "k", can_sell=True, sales_key=SalesKey(dv.SALES_KIOSK_KEY_ID, key), clock=lambda: now)
 cat = svc.catalog()
 cart = Cart(dv.PERF_TODAY, dv.FESTIVAL).set_quantity(cat.tariffs[dv.T_FULL], 2)
 r = svc.sell("crash-order", cart, Payment(PaymentMethod.CASH, tendered=Decimal("100")))
@@ -181,11 +182,10 @@ def test_killed_right_after_confirming_loses_nothing(demo_venue, db_path, demo_n
 def test_print_jobs_are_journalled_in_the_sale_transaction(demo_venue, db_path, demo_now) -> None:
     """With the real print journal: one queued job per ticket commits with the sale, none when it rolls back."""
     from kiosk.adapters.store.print_tables import print_jobs
-    from kiosk.services.printing import PrintJournal
     from kiosk.ui.printing_port import SaleLabels
 
     store, venue = demo_venue
-    labels = SaleLabels(PrintJournal())
+    labels = SaleLabels(print_journal())
     receipt = service(store, db_path, demo_now, labels=labels).sell(
         "o", festival_cart(venue.catalog), Payment(PaymentMethod.CASH, tendered=Decimal("200"))
     )
@@ -201,7 +201,7 @@ def test_print_jobs_are_journalled_in_the_sale_transaction(demo_venue, db_path, 
             raise OSError("power cut before the commit")  # ...and the transaction never commits
 
     with pytest.raises(OSError):
-        service(store, db_path, demo_now, labels=LabelsThenCrash(PrintJournal())).sell(
+        service(store, db_path, demo_now, labels=LabelsThenCrash(print_journal())).sell(
             "o2", festival_cart(venue.catalog), Payment(PaymentMethod.CASH, tendered=Decimal("200"))
         )
     with store.read() as conn:

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import open_store
+from kiosk.compose_services import scanning_service
 from kiosk.demo.venue import build_demo_venue, install_demo_venue
-from kiosk.services.scanning import ScanningService
 from sync_agent.broker.bridge import bridge_config
 from sync_agent.central.ingest import open_central_db
 from tests.conftest import DEMO_NOW
@@ -50,7 +50,7 @@ def test_events_cross_the_bridge_and_doors_keep_talking_when_it_is_down(
     wait_until(lambda: b.agent.subscribed, what="door B subscribed")
     code = next(c for c, v in venue.expected if v == "valid")
     clock = iter(DEMO_NOW + timedelta(seconds=i) for i in range(100))
-    first = ScanningService(store_a, "door-a", clock=lambda: next(clock)).scan(code, "main")
+    first = scanning_service(store_a, "door-a", clock=lambda: next(clock)).scan(code, "main")
     assert first.verdict.code.value == "valid"
 
     def learned() -> bool:

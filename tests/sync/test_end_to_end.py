@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from kiosk.adapters.store import sync_tables as st
 from kiosk.adapters.store.engine import Store
+from kiosk.compose_services import scanning_service
 from kiosk.demo.venue import DemoVenue
-from kiosk.services.scanning import ScanningService
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import open_central_db
 from sync_agent.status import read_status
@@ -22,7 +22,7 @@ def test_scans_reach_central_once_and_are_acked(
 ) -> None:
     store, venue = demo_venue
     clock = iter(demo_now + timedelta(seconds=i) for i in range(1000))
-    scanning = ScanningService(store, "door-a", clock=lambda: next(clock))
+    scanning = scanning_service(store, "door-a", clock=lambda: next(clock))
     verdicts = [scanning.scan(code, "main").verdict.code.value for code, _ in venue.expected[:30]]
     assert "valid" in verdicts and any(v != "valid" for v in verdicts)
     assert pending(store) == 30

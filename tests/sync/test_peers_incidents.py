@@ -17,6 +17,7 @@ from sqlalchemy import select
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store, open_store
 from kiosk.adapters.store.repositories import SqlTicketStore
+from kiosk.compose_services import scanning_service
 from kiosk.demo.venue import FESTIVAL, PERF_TODAY, T_FULL, DemoVenue, build_demo_venue, install_demo_venue
 from kiosk.domain.model import TicketRecord
 from kiosk.services.scanning import ScanningService
@@ -56,7 +57,7 @@ def inbound(store: Store, kind: str, outcome: str) -> int:
 
 def scanner(store: Store, device: str, start_s: int = 0) -> ScanningService:
     clock = iter(DEMO_NOW + timedelta(seconds=start_s + i) for i in range(10_000))
-    return ScanningService(store, device, clock=lambda: next(clock))
+    return scanning_service(store, device, clock=lambda: next(clock))
 
 
 def valid_codes(venue: DemoVenue) -> list[str]:

@@ -258,19 +258,19 @@ def build(args: argparse.Namespace) -> AppServices:
     services = compose_demo(db, now=now, clock=clock, camera=False, printing=False, role=role, tickets=60)
     if args.printer_port:
         from kiosk.adapters.zebra import ZebraPrinter
-        from kiosk.services.printing import PrintJournal, PrintWorker
-        from kiosk.services.selling import SalesKey, SellingService
+        from kiosk.compose_services import print_journal, print_worker, selling_service
+        from kiosk.services.selling import SalesKey
         from kiosk.ui.printing_port import JournalPrinting
 
         assert services.store is not None
         printer = ZebraPrinter("127.0.0.1", args.printer_port, connect_timeout=1.0, read_timeout=1.0)
-        journal = PrintJournal()
-        worker = PrintWorker(services.store, printer, journal, idle_poll=0.1, fault_poll=0.2).start()
-        port = JournalPrinting(services.store, worker, journal)
+        journal = print_journal()
+        worker = print_worker(services.store, printer, journal, clock=clock, idle_poll=0.1, fault_poll=0.2).start()
+        port = JournalPrinting(services.store, worker, journal, clock=clock)
         keys = dv.read_private_keys(workdir / "demo.sqlite.issuer-keys.json")
         key = SalesKey(dv.SALES_KIOSK_KEY_ID, keys[dv.SALES_KIOSK_KEY_ID])
         services.printing = port
-        services.selling = SellingService(
+        services.selling = selling_service(
             services.store, services.device_id, can_sell=True, sales_key=key, labels=port.labels, clock=clock
         )
         services.closers.append(port.close)
