@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -53,6 +54,31 @@ def raw_publish_rate(broker: MosquittoBroker, n: int, size: int) -> float:
     return n / elapsed
 
 
+def wait_for_central(broker: MosquittoBroker, central_db: Path, timeout: float = 60.0) -> None:
+    """Until central is subscribed: it has recorded a junk probe batch (a batch sent earlier would be lost)."""
+    probe = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-probe", protocol=mqtt.MQTTv5)
+    probe.connect(broker.host, broker.port)
+    probe.loop_start()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            probe.publish("kiosk/v1/lac/bench-probe/tx", b"probe", qos=1).wait_for_publish(5)
+            try:
+                db = sqlite3.connect(f"file:{central_db}?mode=ro", uri=True)  # never creates the file
+                try:
+                    if db.execute("SELECT count(*) FROM central_rejections").fetchone()[0]:
+                        return
+                finally:
+                    db.close()
+            except sqlite3.OperationalError:
+                pass  # not created or not migrated yet
+            time.sleep(0.1)  # polling interval
+        raise RuntimeError("central did not subscribe")
+    finally:
+        probe.disconnect()
+        probe.loop_stop()
+
+
 def drain_rate(broker: MosquittoBroker, keys: Path, pub: Verifier, n: int, work: Path, run: int) -> float:
     central_db = work / f"central{run}.sqlite"
     exe = Path(sys.executable).parent / "kiosk-central"
@@ -62,7 +88,7 @@ def drain_rate(broker: MosquittoBroker, keys: Path, pub: Verifier, n: int, work:
     )  # fmt: skip
     store = open_store(work / f"dev{run}.sqlite", create=True)
     queue_events(store, n, f"door-{run}")
-    time.sleep(1.0)  # central connected and subscribed
+    wait_for_central(broker, central_db)
     agent = SyncAgent(store, AgentSettings("lac", f"door-{run}", BrokerSettings(broker.host, broker.port)), pub)
     stop = threading.Event()
     thread = threading.Thread(target=agent.run, args=(stop,))

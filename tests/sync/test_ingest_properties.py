@@ -4,17 +4,20 @@ it (re-entries never count), and acks name every event sent. (Older databases: t
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from kiosk.domain.timeutil import iso
+from sync_agent.central import ingest, publish, service
 from sync_agent.central import tables as ct
-from sync_agent.central.ingest import ingest_batch, open_central_db
+from sync_agent.central.ingest import ingest_batch, mark_ack_sent, open_central_db
 from sync_agent.messages import TxBatch, TxEvent
 
 NOW = datetime(2026, 11, 28, 19, 0, tzinfo=UTC)
@@ -96,3 +99,22 @@ def test_any_delivery_order_stores_each_event_once(  # type: ignore[no-untyped-d
         found = per_ticket_incidents.get(ticket, 0)
         assert found == expected, f"ticket {ticket} (allows {allowed}): entries by {devs} gave {found} incidents"
     engine.dispose()
+
+
+def test_central_times_come_from_the_injected_clock(tmp_path: Path) -> None:
+    engine = open_central_db(str(tmp_path / "c.sqlite"))
+    good, bad = event(1, "door-a", 5), event(2, "door-a", 6)
+    bad = bad.model_copy(update={"payload": {**bad.payload, "gate": ""}})
+    batch = TxBatch(v=1, batch_id="b1", device_id="door-a", events=[good, bad])
+    with engine.begin() as conn:
+        ingest_batch(conn, "lac", batch, NOW)
+        mark_ack_sent(conn, "door-a", "b1", NOW + timedelta(seconds=1))
+    with engine.connect() as conn:
+        assert conn.execute(select(ct.events.c.received_at)).scalar_one() == iso(NOW)
+        assert conn.execute(select(ct.rejections.c.at)).scalar_one() == iso(NOW)
+        row = conn.execute(select(ct.batches.c.committed_at, ct.batches.c.ack_sent_at)).one()
+    assert tuple(row) == (iso(NOW), iso(NOW + timedelta(seconds=1)))
+    engine.dispose()
+    for module in (service, publish, ingest):  # one clock: none of them asks the OS for the time
+        source = inspect.getsource(module)
+        assert "datetime.now" not in source and "def utc_now" not in source and "def now_iso" not in source
