@@ -47,9 +47,9 @@ class TxEvent(_Msg):
     event_id: EventId
     kind: Kind
     occurred_at: Instant
-    # Checked per event against its model (kiosk.domain.events), so one bad event is rejected, not its batch.
-    # A string is a stored payload the device could not read as JSON: central rejects it (`malformed:payload`).
-    payload: dict[str, Any] | str
+    # Any JSON value, checked per event against its model (kiosk.domain.events), so one bad event is rejected, not
+    # its batch: a string is a stored payload the device could not read as JSON (`malformed:payload`).
+    payload: Any
 
 
 class TxBatch(_Msg):

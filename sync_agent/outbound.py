@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import from_json, to_json
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, func, select, type_coerce
 
 from kiosk.adapters.store import tables as t
 from kiosk.domain.events import Checkin
 from kiosk.domain.outbox import EventKind
-from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 
 
@@ -32,7 +31,8 @@ def next_batch(conn: Connection, device: str, after_seq: int, limit: int) -> Bat
     """The next unsynced events after `after_seq`, oldest first, as one `TxBatch` payload."""
     o = t.outbox.c
     rows = conn.execute(
-        select(o.seq, o.event_id, o.kind, o.occurred_at, o.payload)
+        # occurred_at as stored: already the canonical `iso` text, so no parse and format per event.
+        select(o.seq, o.event_id, o.kind, type_coerce(o.occurred_at, String), o.payload)
         .where(o.synced_at.is_(None), o.seq > after_seq)
         .order_by(o.seq)
         .limit(limit)
@@ -40,24 +40,12 @@ def next_batch(conn: Connection, device: str, after_seq: int, limit: int) -> Bat
     if not rows:
         return None
     batch_id = uuid.uuid4().hex
-    body = to_json(
-        {
-            "v": m.PROTOCOL_VERSION,
-            "batch_id": batch_id,
-            "device_id": device,
-            "events": [
-                {
-                    "seq": r.seq,
-                    "event_id": r.event_id,
-                    "kind": r.kind,
-                    "occurred_at": iso(r.occurred_at),
-                    "payload": _stored_payload(r.payload),
-                }
-                for r in rows
-            ],
-        }
-    )
-    return Batch(batch_id, body, [r.event_id for r in rows], rows[-1].seq)
+    events = [
+        {"seq": seq, "event_id": eid, "kind": kind, "occurred_at": at, "payload": _stored_payload(payload)}
+        for seq, eid, kind, at, payload in rows  # unpacked: Row attribute access costs more than the JSON
+    ]
+    body = to_json({"v": m.PROTOCOL_VERSION, "batch_id": batch_id, "device_id": device, "events": events})
+    return Batch(batch_id, body, [e["event_id"] for e in events], rows[-1][0])
 
 
 def _stored_payload(text: str) -> Any:
