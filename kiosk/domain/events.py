@@ -5,7 +5,7 @@ the payload (the wire format of docs/protocol.md), so a model's `kind` field is 
 from the envelope when central validates. Every field is bounded (central stores what it accepts), no field may be
 added by a sender (`extra="forbid"`) and no value is coerced (`strict`: "7" is not a ticket id, `true` not a count).
 
-Adding a kind: one `EventPayload` subclass with a `kind: Literal[...]` and its `ID_FIELD`, listed in `AnyEvent`.
+Adding a kind: one `EventPayload` subclass with a `kind: Literal[...]` and its `ID_FIELD`, listed in `Event`.
 Central must know a kind (or field) before devices send it: it is upgraded first; until then it rejects the event
 and the device keeps it in its dead letters, to be requeued.
 """
@@ -161,8 +161,8 @@ class Reprint(EventPayload):
     reprinted_at: Instant
 
 
-AnyEvent = Annotated[Checkin | FailedScan | Sale | Reprint, Field(discriminator="kind")]
-Event = Checkin | FailedScan | Sale | Reprint
+Event = Checkin | FailedScan | Sale | Reprint  # a new kind is one model class, listed here
+AnyEvent = Annotated[Event, Field(discriminator="kind")]
 _EVENTS: TypeAdapter[Event] = TypeAdapter(AnyEvent)
 MODELS: dict[str, type[EventPayload]] = {m.model_fields["kind"].default: m for m in get_args(get_args(AnyEvent)[0])}
 KINDS = frozenset(MODELS)
