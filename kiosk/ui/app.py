@@ -94,6 +94,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         self.camera: CameraView | None = None
         self.ready_at: float | None = None
         self.watchdog: UiWatchdog | None = None  # systemd notifications, from the first drawn frame on
+        self._ready_written = False
 
     # ---- texts -----------------------------------------------------------------------------------------------
     def tr(self, message: str, lang: str | None = None) -> str:
@@ -152,10 +153,30 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
 
         self.ready_at = time.monotonic()
         log.info("ready")
-        Clock.schedule_once(lambda _dt: self._write_ready_file(), 0.3)  # after the texts were fitted
+        self._write_ready_when_settled()
         Clock.schedule_interval(self._trim_heap, TRIM_EVERY_S)
         self.watchdog = UiWatchdog(self.services.notifier, lambda: f"screen {self.manager.current}")
         self.watchdog.start(Window)  # READY=1 on the next drawn frame, then WATCHDOG=1 from this loop
+
+    def _write_ready_when_settled(self, timeout_s: float = 10.0) -> None:
+        """The first ready file shows the finished screen: written once its layout settled (see kiosk.ui.frames)."""
+        import time
+
+        from kiosk.ui.frames import FrameWatch
+
+        if not os.environ.get("KIOSK_READY_FILE"):
+            return
+        watch, deadline = FrameWatch(), time.monotonic() + timeout_s
+
+        def poll(_dt: float) -> bool:
+            if not watch.settled() and time.monotonic() < deadline:
+                return True  # keep polling; past the deadline (texts that never stop changing) write it anyway
+            watch.close()
+            self._write_ready_file()
+            self._ready_written = True
+            return False
+
+        Clock.schedule_interval(poll, 0.05)
 
     def _trim_heap(self, _dt: float) -> None:
         # Start-up (kv rules, screens, the first textures) and the camera's buffers leave free holes in glibc's
@@ -204,7 +225,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type stubs
         tmp.replace(target)
 
     def _poll_status(self, _dt: float) -> None:
-        if self.ready_at is not None:
+        if self._ready_written:  # the first write waits for a settled screen
             self._write_ready_file()
         for screen in self.manager.screens:
             refresh = getattr(screen, "refresh_status", None)

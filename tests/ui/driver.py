@@ -27,12 +27,31 @@ from kivy.core.window import Window  # noqa: E402
 
 from kiosk.compose import AppServices, compose_demo, demo_expected  # noqa: E402
 from kiosk.demo import venue as dv  # noqa: E402
+from kiosk.services.scanning import DEFAULT_DEBOUNCE  # noqa: E402
+from kiosk.ui.frames import FrameWatch  # noqa: E402
 from kiosk.ui.layout_check import visible_labels  # noqa: E402
 from kiosk.ui.scripted import Sequencer, Until, tap  # noqa: E402
 from tests.fixtures.clocks import running_clock  # noqa: E402
 
 DEMO_NOW = "2026-11-28T18:00:00+00:00"  # tests.conftest.DEMO_NOW: a Saturday evening in Neuchâtel
-SECOND_SCAN_AFTER = 3.3  # the scanning service merges repeats of a code within 3 s (a code held in view)
+_WATCH: list[FrameWatch] = []  # one per process, made when the first script step waits (the window exists then)
+
+
+def settled(what: str, timeout: float = 10) -> Until:
+    """Wait until the screen has finished changing: no transition, no pending layout, two identical frames.
+
+    Touches go to where widgets *are*: tapping before a moved panel is laid out misses it (a flaky test once).
+    """
+    if not _WATCH:
+        _WATCH.append(FrameWatch())
+    return Until(_WATCH[0].settled, timeout, f"{what} (screen settled)")
+
+
+def debounce_over(app: Any) -> Until:
+    """Wait on the app's clock until a repeat of the last scan is a new scan, not the earlier verdict again."""
+    clock = app.services.clock
+    since = clock()  # after the verdict was shown, so after the scan was stamped
+    return Until(lambda: clock() - since > DEFAULT_DEBOUNCE, 10, "the scanning debounce window is over")
 
 
 def texts() -> list[str]:
@@ -74,56 +93,56 @@ def door_script(app: Any, out: dict[str, Any], workdir: Path) -> Iterator[Any]:
     out["screens"] = app.manager.offered
     # 1. typed on the on-screen keypad with touches
     tap(door.ids.open_keypad)
-    yield 0.1
+    yield settled("keypad open")
     out["keypad_open"] = door.keypad_open
     type_on_keypad(door.ids.code_keys, code)
     out["typed"] = door.ids.typed.text
     tap(door.ids.keypad_ok)
     yield Until(lambda: door.verdict_visible, 10, "first verdict")
-    yield 0.2
+    yield settled("first verdict shown")
     out["first"] = verdict_seen(door)
     out["first"]["sound"] = app.sounds.last
     yield Until(lambda: not door.verdict_visible, 5, "verdict clears by itself")
     out["cleared_by_itself"] = True
     # 2. the same code again from the USB scanner, after the camera debounce window
-    yield SECOND_SCAN_AFTER
+    yield debounce_over(app)
     wedge(code)
     yield Until(lambda: door.verdict_visible, 10, "second verdict")
-    yield 0.2
+    yield settled("second verdict shown")
     out["second"] = verdict_seen(door)
     out["second"]["sound"] = app.sounds.last
     tap(door.ids.verdict)  # a tap dismisses it at once
-    yield 0.2
+    yield settled("verdict dismissed")
     out["dismissed_by_tap"] = not door.verdict_visible
     # 3. junk from the scanner: refused in words
     wedge("NOT-A-TICKET-123")
     yield Until(lambda: door.verdict_visible, 10, "third verdict")
-    yield 0.2
+    yield settled("third verdict shown")
     out["third"] = verdict_seen(door)
     out["third"]["sound"] = app.sounds.last
     tap(door.ids.verdict)
-    yield 0.2
+    yield settled("verdict dismissed")
     # 4. exit, where the gate's list allows exits
     out["allow_exit"] = door.allow_exit
     tap(door.ids.dir_exit)
-    yield 0.1
+    yield settled("exit chosen")
     out["direction"] = door.direction
     tap(door.ids.open_keypad)
-    yield 0.1
+    yield settled("keypad open")
     type_on_keypad(door.ids.code_keys, code)
     tap(door.ids.keypad_ok)
     yield Until(lambda: door.verdict_visible, 10, "exit verdict")
-    yield 0.2
+    yield settled("exit verdict shown")
     out["exit"] = verdict_seen(door)
     tap(door.ids.verdict)
-    yield 0.2
+    yield settled("verdict dismissed")
     app._poll_status(0)
     yield Until(lambda: door.admitted == 1 and door.inside == 0, 10, "counters after exit")
     out["counters"] = [door.admitted, door.inside]
     out["badge"] = door.badge_text
     # 5. language button
     tap(door.ids.language)
-    yield 0.3
+    yield settled("language changed")
     out["lang_after_tap"] = app.lang
     out["hint_after_tap"] = door.ids.hint.text
 
@@ -140,14 +159,14 @@ def sale_script(app: Any, out: dict[str, Any], control_port: int) -> Iterator[An
     yield Until(lambda: door._catalog is not None, 15, "door status")
     tap(door.ids.to_sales)
     yield Until(lambda: len(sales.ids.performances.children) > 0, 10, "performances")
-    yield 0.3
+    yield settled("performances listed")
     buttons = sales.ids.performances.children[::-1]
     out["performances"] = [b.text for b in buttons]
     out["performance_ids"] = [b.performance_id for b in buttons]
     festival_today = next(b for b in buttons if b.performance_id == dv.PERF_TODAY)
     tap(festival_today)
     yield Until(lambda: sales.step == "tickets" and len(sales.ids.tariffs.children) > 0, 5, "tariffs")
-    yield 0.3
+    yield settled("tariffs listed")
     rows = {r.tariff_id: r for r in sales.ids.tariffs.children}
     out["tariff_rows"] = [(r.name, r.price) for r in sales.ids.tariffs.children[::-1]]
     tap(rows[dv.T_FULL].ids.plus)
@@ -155,17 +174,17 @@ def sale_script(app: Any, out: dict[str, Any], control_port: int) -> Iterator[An
     tap(rows[dv.T_CHILD].ids.plus)
     tap(rows[dv.T_CHILD].ids.plus)
     tap(rows[dv.T_CHILD].ids.minus)
-    yield 0.2
+    yield settled("cart changed")
     out["cart_text"] = sales.cart_text
     tap(sales.ids.to_payment)
-    yield 0.2
+    yield settled("payment step")
     tap(sales.ids.pay_cash)
-    yield 0.2
+    yield settled("cash step")
     out["cash_due"] = sales.due_text
     quick = {str(b.amount): b for b in sales.ids.quick_cash.children}
     out["quick_amounts"] = sorted(quick)
     tap(quick["200"])
-    yield 0.2
+    yield settled("amount tendered")
     out["change_text"] = sales.change_text
     out["paper_out"] = send_control(control_port, "paper_out on")
     tap(sales.ids.cash_confirm)
@@ -178,19 +197,19 @@ def sale_script(app: Any, out: dict[str, Any], control_port: int) -> Iterator[An
     out["jobs"] = [sales.jobs_printed, sales.jobs_total]
     out["done_texts"] = texts()
     out["order_ref"] = sales.receipt.order_ref
-    yield 0.3  # let the new step lay out before touching it
+    yield settled("done step")
     # a second sale: free invitations, back/cancel on the way
     tap(sales.ids.new_sale)
     yield Until(lambda: sales.step == "performance" and len(sales.ids.performances.children) > 0, 10, "restart")
-    yield 0.3
+    yield settled("sale restarted")
     tap(next(b for b in sales.ids.performances.children if b.performance_id == dv.PERF_TODAY))
     yield Until(lambda: sales.step == "tickets" and len(sales.ids.tariffs.children) > 0, 5, "tariffs again")
-    yield 0.3
+    yield settled("tariffs listed")
     rows = {r.tariff_id: r for r in sales.ids.tariffs.children}
     tap(rows[dv.T_INVITE].ids.plus)
-    yield 0.1
+    yield settled("invitation added")
     tap(sales.ids.to_payment)
-    yield 0.2
+    yield settled("payment step")
     out["free_enabled"] = [not sales.ids.pay_cash.disabled, not sales.ids.pay_free.disabled]
     tap(sales.ids.pay_free)
     yield Until(lambda: sales.step == "done", 30, "free sale printed")
@@ -201,13 +220,13 @@ def idle_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
     sales = app.manager.get_screen("sales")
     app.show("sales")
     yield Until(lambda: len(sales.ids.performances.children) > 0, 10, "performances")
-    yield 0.3
+    yield settled("performances listed")
     tap(sales.ids.language)  # the buyer switches to German...
-    yield 0.3
+    yield settled("language changed")
     tap(sales.ids.performances.children[-1])
     yield Until(lambda: len(sales.ids.tariffs.children) > 0, 5, "tariffs")
     tap(sales.ids.tariffs.children[-1].ids.plus)
-    yield 0.2
+    yield settled("cart changed")
     out["before"] = [sales.step, sales.cart.count if sales.cart else 0, app.lang]
     yield Until(lambda: sales.step == "performance", 10, "idle reset")
     out["after"] = [sales.step, sales.cart is None, app.lang]
@@ -219,7 +238,7 @@ def door_only_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
     out["screens"] = app.manager.offered
     out["sales_button"] = [door.ids.to_sales.disabled, door.ids.to_sales.opacity]
     tap(door.ids.to_sales)
-    yield 0.2
+    yield settled("sales button tapped")
     out["current_after_tap"] = app.manager.current
 
 
@@ -233,13 +252,13 @@ def camera_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
     out["camera_codes"] = list(app.camera.last_codes)
     app.show("technician")
     tech = app.manager.get_screen("technician")
-    yield 0.3
+    # not `settled`: the camera counters change the technician's texts ten times a second
+    yield Until(lambda: app.manager.current_screen is tech and not app.manager.transition.is_active, 5, "technician")
     tech.try_pin("0000")
     yield Until(lambda: bool(tech._message), 5, "wrong PIN answer")
     out["wrong_pin"] = [tech.unlocked, tech.pin_hint]
     tech.try_pin("1234")
-    yield Until(lambda: tech.unlocked and bool(tech.printer_text), 10, "technician unlocked")
-    yield 1.0
+    yield Until(lambda: tech.unlocked and all((tech.printer_text, tech.sync_text, tech.camera_text)), 10, "unlocked")
     out["tech"] = {"camera": tech.camera_text, "printer": tech.printer_text, "sync": tech.sync_text}
 
 

@@ -105,10 +105,9 @@ def run_until_ready(kivy_env: dict[str, str], config: Path, ready: Path) -> dict
     try:
         deadline = time.monotonic() + 60
         while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
+            time.sleep(0.1)  # polling for the file, with a deadline
         assert proc.poll() is None, "the app must keep running, not exit: " + proc.stderr.read()[-3000:]
-        time.sleep(0.8)  # texts are laid out on the next frames; the app rewrites the file every status poll
-        seen = json.loads(ready.read_text())
+        seen = json.loads(ready.read_text())  # written once the screen settled (and rewritten every status poll)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

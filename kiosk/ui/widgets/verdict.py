@@ -53,8 +53,10 @@ class VerdictShape(Widget):  # type: ignore[misc]  # Kivy has no type stubs
                 vertices, indices = _fan(pts, cx, cy - r * 0.1)
                 Mesh(vertices=vertices, indices=indices, mode="triangle_fan")
                 Color(*self.colour)
-                Line(points=[cx, cy + r * 0.35, cx, cy - r * 0.25], width=w)
-                Ellipse(pos=(cx - w, cy - r * 0.55 - w), size=(2 * w, 2 * w))
+                # Bar and dot stay inside the triangle, whose base is at cy - 0.625 r (the dot used to cut it).
+                Line(points=[cx, cy + r * 0.30, cx, cy - r * 0.12], width=w)
+                dot = w * 0.8
+                Ellipse(pos=(cx - dot, cy - r * 0.43 - dot), size=(2 * dot, 2 * dot))
             elif self.shape == "octagon_cross":
                 pts = _polygon(cx, cy, r, 8, 22.5)
                 vertices, indices = _fan(pts, cx, cy)
