@@ -10,7 +10,7 @@ import json
 import os
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from kiosk.domain.model import (
     TicketRecord,
     TicketStatus,
 )
-from kiosk.domain.timeutil import iso
+from kiosk.domain.timeutil import VENUE_TZ, iso, utc
 
 VENUE = "Théâtre du Lac, Neuchâtel"
 CENTRAL_KEY_ID, SALES_KIOSK_KEY_ID, UNKNOWN_KEY_ID = 1, 2, 99
@@ -47,11 +47,23 @@ def _names(fr: str, de: str, it: str, en: str) -> dict[str, str]:
     return {"fr": fr, "de": de, "it": it, "en": en}
 
 
+def _on_venue_day(now: datetime, after: timedelta, days: int) -> datetime:
+    """`after` from now but still on now's venue day (at 23:59 the show starts at 23:59, not after midnight), then
+    moved `days` venue days at the same wall-clock time (a DST day is 23 or 25 hours long)."""
+    local = utc(now).astimezone(VENUE_TZ)
+    last_minute = datetime.combine(local.date(), time(23, 59), VENUE_TZ)
+    today = min(utc(now + after), utc(last_minute)).astimezone(VENUE_TZ).replace(second=0, microsecond=0)
+    if days == 0:
+        return utc(today)
+    wall = today.replace(tzinfo=None) + timedelta(days=days)
+    return utc(wall.replace(tzinfo=VENUE_TZ, fold=today.fold))
+
+
 def demo_catalog(now: datetime, keys: list[IssuerKey]) -> Catalog:
     """Festival with three dates (yesterday, today, tomorrow), a jazz night today, a season pass, two gates."""
 
-    def perf(pid: int, event: int, start: timedelta, doors: timedelta) -> Performance:
-        starts = (now + start).replace(second=0, microsecond=0)
+    def perf(pid: int, event: int, start: timedelta, doors: timedelta, days: int = 0) -> Performance:
+        starts = _on_venue_day(now, start, days)
         return Performance(pid, event, starts, starts - doors)
 
     day = timedelta(days=1)
@@ -60,9 +72,9 @@ def demo_catalog(now: datetime, keys: list[IssuerKey]) -> Catalog:
         JAZZ: Event(JAZZ, _names("Jazz à la cave", "Jazz im Keller", "Jazz in cantina", "Jazz in the Cellar"), VENUE),
     }
     performances = {
-        PERF_YESTERDAY: perf(PERF_YESTERDAY, FESTIVAL, timedelta(minutes=30) - day, timedelta(minutes=90)),
+        PERF_YESTERDAY: perf(PERF_YESTERDAY, FESTIVAL, timedelta(minutes=30), timedelta(minutes=90), days=-1),
         PERF_TODAY: perf(PERF_TODAY, FESTIVAL, timedelta(minutes=30), timedelta(minutes=90)),
-        PERF_TOMORROW: perf(PERF_TOMORROW, FESTIVAL, timedelta(minutes=30) + day, timedelta(minutes=90)),
+        PERF_TOMORROW: perf(PERF_TOMORROW, FESTIVAL, timedelta(minutes=30), timedelta(minutes=90), days=1),
         PERF_JAZZ: perf(PERF_JAZZ, JAZZ, timedelta(minutes=60), timedelta(minutes=90)),
     }
     tariffs = {
