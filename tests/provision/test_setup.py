@@ -1,14 +1,19 @@
-"""scripts/setup.sh installs what the suite runs (checked for real on a fresh root by fresh-debian-check), and the
-repository never tracks a private key."""
+"""scripts/setup.sh installs what the suite runs (checked for real on a fresh root by fresh-debian-check), the
+tests' unprivileged user can run it there, and the repository never tracks a private key."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.unprivileged import as_user_prefix
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,3 +45,21 @@ def test_private_keys_are_ignored_by_git() -> None:
     for path in ("central.key", "keys/device.key", "sync_agent/central/signing.key"):
         done = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", path], check=False)
         assert done.returncode == 0, f"{path} is not ignored by .gitignore"
+
+
+def test_the_tests_unprivileged_user_reaches_programs_behind_a_root_only_folder() -> None:
+    """fresh-debian-check's root is a 0700 folder: initdb and wlroots check access(X_OK) on postgres and Xwayland."""
+    if os.geteuid() != 0:
+        pytest.skip("only root drops to the tests' unprivileged user")
+    hidden = Path(tempfile.mkdtemp(prefix="kiosk-root-only-"))
+    try:
+        hidden.chmod(0o700)
+        program = hidden / "true"
+        shutil.copy(shutil.which("true") or "/bin/true", program)
+        program.chmod(0o755)
+        check = f"import os, sys; sys.exit(0 if os.getuid() != 0 and os.access({str(program)!r}, os.X_OK) else 3)"
+        done = subprocess.run([*as_user_prefix(), sys.executable, "-c", check], capture_output=True, check=False)
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+        assert subprocess.run([*as_user_prefix(), str(program)], check=False).returncode == 0
+    finally:
+        shutil.rmtree(hidden)
