@@ -3,6 +3,9 @@
 The sync agent calls `record_central_time` with the time in central's signed messages (acks, commands). A device
 whose clock is behind that time (a dead RTC battery after a power cut) would mark scans in the past and judge
 validity windows wrongly; one far ahead would expire tickets early.
+
+This is not a time source: what time it is comes from the injected `kiosk.domain.clock.Clock`; this module only
+remembers the latest instant central vouched for.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -24,6 +24,7 @@ from sync_agent.documents import catalog_to_doc, ticket_to_doc
 from sync_agent.signing import Signer
 from sync_agent.status import inbound_counts
 from sync_agent.topics import DeviceTopics
+from tests.fixtures.clocks import running_clock
 from tests.sync.conftest import VENUE, wait_until
 
 pytestmark = pytest.mark.broker
@@ -67,13 +68,20 @@ def counts(store: Store) -> dict[tuple[str, str], int]:
 
 
 def test_every_bad_message_is_rejected_counted_and_never_applied(
-    demo_venue: tuple[Store, DemoVenue], mosquitto, keys, start_agent, evil: Publisher, caplog: pytest.LogCaptureFixture
+    demo_venue: tuple[Store, DemoVenue],
+    demo_now: datetime,
+    mosquitto,
+    keys,
+    start_agent,
+    evil: Publisher,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="kiosk.sync")
     store, venue = demo_venue
     signer = keys.signer
     forger = Signer(Ed25519PrivateKey.generate())
-    a = start_agent(store, mosquitto, "door-a", keys, ack_timeout=2.0)
+    # the agent's clock starts at the demo venue's evening, not today
+    a = start_agent(store, mosquitto, "door-a", keys, clock=running_clock(demo_now), ack_timeout=2.0)
     wait_until(lambda: a.agent.subscribed, what="agent subscribed")
 
     doc = catalog_to_doc(venue.catalog)
@@ -218,7 +226,7 @@ def test_every_bad_message_is_rejected_counted_and_never_applied(
     evil.send(V.tickets_delta, signer.envelope(delta1))  # duplicate
     evil.send(V.tickets_delta, signer.envelope({**delta1, "seq": 3}))  # gap: 2 is missing
     ping = {"v": 1, "type": "command", "command_id": "ok-1", "device_id": "door-a", "name": "ping",
-            "issued_at": iso(datetime.now(UTC))}  # fmt: skip
+            "issued_at": iso(demo_now)}  # fmt: skip
     evil.send(DEV.cmd, signer.envelope(ping))
     evil.send(DEV.cmd, signer.envelope(ping))  # replayed: applied once
     wait_until(lambda: counts(store).get(("tickets_delta", "gap"), 0) == 1, what="the gap to be detected")
