@@ -6,7 +6,10 @@ Never the machine's server on 5432: `pg_url` comes from a cluster initdb'd into 
 from __future__ import annotations
 
 import json
+import shutil
+import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,24 @@ def test_the_suite_runs_its_own_server_not_the_machines(postgres_server: Postgre
     assert Path(data_dir) == postgres_server.data_dir
     assert Path(sockets) == postgres_server.socket_dir
     assert (postgres_server.socket_dir / f".s.PGSQL.{postgres_server.port}").is_socket()
+
+
+def test_a_port_taken_before_the_server_binds_it_moves_the_server(postgres_server: PostgresServer) -> None:
+    """Between picking a free port and postgres binding it, another process may take it: the fixture moves on."""
+    folder = Path(tempfile.mkdtemp(prefix="kiosk-pg-"))
+    server = PostgresServer(postgres_server.bin_dir, folder)
+    try:
+        server.init()
+        with socket.socket() as blocker:
+            blocker.bind((server.host, server.port))
+            blocker.listen(1)
+            taken = server.port
+            server.start()
+            assert server.running and server.port != taken
+            assert "Address already in use" in server.log()
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_central_on_postgresql_stores_once_and_finds_incidents(
