@@ -4,6 +4,7 @@ display, postgres and notify-socket fixtures are plugins.
 No test may read the real clock. `frozen_now` is DEMO_NOW by default; a test or module marked
 `@pytest.mark.all_dates` runs once per instant of FROZEN_INSTANTS (a Sunday, both Zurich DST switch days, New
 Year's Eve one minute before midnight), and everything built from `frozen_now` (`demo_now`, `demo_venue`) follows.
+`pytest -m all_dates --frozen-now 2027-06-15T23:45` runs them at other instants instead (e.g. today's).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from kiosk.adapters.store.engine import Store, open_store
 from kiosk.adapters.store.identity import claim_store
 from kiosk.demo.venue import DemoVenue, build_demo_venue, install_demo_venue
-from kiosk.domain.timeutil import VENUE_TZ
+from kiosk.domain.timeutil import VENUE_TZ, parse_instant
 
 pytest_plugins = [
     "tests.fixtures.broker",
@@ -42,14 +43,26 @@ FROZEN_INSTANTS: dict[str, datetime] = {
 }
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--frozen-now",
+        action="append",
+        default=[],
+        metavar="ISO",
+        help="run the all_dates tests at this instant instead of FROZEN_INSTANTS (repeatable; no offset = Zurich)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "all_dates: run once per instant of FROZEN_INSTANTS (via `frozen_now`)")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.definition.get_closest_marker("all_dates") and "frozen_now" in metafunc.fixturenames:
-        instants = [at.astimezone(UTC) for at in FROZEN_INSTANTS.values()]
-        metafunc.parametrize("frozen_now", instants, ids=list(FROZEN_INSTANTS), indirect=True)
+        given: list[str] = metafunc.config.getoption("frozen_now")
+        chosen = {f"at-{text}": parse_instant(text) for text in given} if given else FROZEN_INSTANTS
+        instants = [at.astimezone(UTC) for at in chosen.values()]
+        metafunc.parametrize("frozen_now", instants, ids=list(chosen), indirect=True)
 
 
 @pytest.fixture
