@@ -2,6 +2,7 @@
 
 The batch is serialised, never assembled by hand: each stored payload is read (pydantic-core's JSON parser, ~1 µs
 per event) and the whole `TxBatch` written by pydantic-core, so a row or field can never break the message's JSON.
+The rows come from `kiosk.adapters.store.outbox_repository` (the SQL); this module holds no query.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic_core import from_json, to_json
-from sqlalchemy import Connection, String, func, select, type_coerce
 
-from kiosk.adapters.store import tables as t
+from kiosk.adapters.store import outbox_repository as repo
+from kiosk.adapters.store.outbox_repository import outbox_top
+from kiosk.adapters.store.sync_repository import StoreConnection
 from kiosk.domain.events import Checkin
-from kiosk.domain.outbox import EventKind
 from sync_agent import messages as m
+
+__all__ = ["Batch", "new_admissions", "next_batch", "outbox_top"]
 
 
 @dataclass(frozen=True)
@@ -27,16 +30,9 @@ class Batch:
     last_seq: int
 
 
-def next_batch(conn: Connection, device: str, after_seq: int, limit: int) -> Batch | None:
+def next_batch(conn: StoreConnection, device: str, after_seq: int, limit: int) -> Batch | None:
     """The next unsynced events after `after_seq`, oldest first, as one `TxBatch` payload."""
-    o = t.outbox.c
-    rows = conn.execute(
-        # occurred_at as stored: already the canonical `iso` text, so no parse and format per event.
-        select(o.seq, o.event_id, o.kind, type_coerce(o.occurred_at, String), o.payload)
-        .where(o.synced_at.is_(None), o.seq > after_seq)
-        .order_by(o.seq)
-        .limit(limit)
-    ).all()
+    rows = repo.unsynced_after(conn, after_seq, limit)
     if not rows:
         return None
     batch_id = uuid.uuid4().hex
@@ -61,23 +57,16 @@ def _stored_payload(text: str) -> Any:
     return data if isinstance(data, dict) else text
 
 
-def outbox_top(conn: Connection) -> int:
-    return int(conn.execute(select(func.max(t.outbox.c.seq))).scalar_one() or 0)
-
-
 def new_admissions(
-    conn: Connection, device: str, after_seq: int, limit: int = 1000
+    conn: StoreConnection, device: str, after_seq: int, limit: int = 1000
 ) -> tuple[list[m.PeerAdmission], int]:
     """Check-ins after `after_seq` as peer admissions, and the seq read up to (the outbox top when all were read)."""
-    o = t.outbox.c
     top = outbox_top(conn)
-    rows = conn.execute(
-        select(o.seq, o.payload).where(o.seq > after_seq, o.kind == EventKind.CHECKIN).order_by(o.seq).limit(limit)
-    ).all()
+    rows = repo.checkins_after(conn, after_seq, limit)
     admissions = []
-    for r in rows:
+    for _seq, payload in rows:
         try:
-            p = Checkin.model_validate_json(r.payload)
+            p = Checkin.model_validate_json(payload)
         except ValueError:
             continue  # not an admission central would accept either; it travels to central as it is
         admissions.append(
@@ -93,5 +82,5 @@ def new_admissions(
                 scanned_at=p.scanned_at,
             )
         )
-    read_up_to = rows[-1].seq if len(rows) == limit else top
+    read_up_to = rows[-1][0] if len(rows) == limit else top
     return admissions, read_up_to

@@ -4,7 +4,8 @@ The row is written when something changed (at most once per `status_interval`) a
 `status_heartbeat` (its `updated_at` tells the UI the agent is alive). While the store is busy the row cannot be
 written, but the STATUS line and presence still go out, from the last row written, saying since when the store
 is busy (`StoreGuard.summary` / `health`), so a technician sees a busy store rather than a dead agent; the UI
-sees the row's `updated_at` stop moving.
+sees the row's `updated_at` stop moving. The STATUS line says how many events are pending and how many sit in
+dead letters (rejected by central, waiting for a technician), like the row and the presence do.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from kiosk.adapters.sdnotify import SystemdNotifier
 from kiosk.adapters.store import sync_repository as repo
 from kiosk.adapters.store.engine import Store
+from kiosk.adapters.store.outbox_repository import outbox_top
 from kiosk.adapters.store.sync_repository import SyncStatus
 from kiosk.domain.clock import Clock
 from kiosk.domain.timeutil import iso
@@ -23,7 +25,6 @@ from sync_agent import messages as m
 from sync_agent.guard import StoreGuard
 from sync_agent.inbound import DATA_AT
 from sync_agent.mqtt import Publisher
-from sync_agent.outbound import outbox_top
 from sync_agent.settings import AgentSettings
 from sync_agent.timers import Deadline, Monotonic
 from sync_agent.topics import DeviceTopics
@@ -100,8 +101,7 @@ class Presence:
                 self._heartbeat_due.after(self.s.status_heartbeat)
                 self._dirty = False
         trouble = self.guard.summary()
-        pending = self.last.pending if self.last is not None else 0
-        line = f"{text}; pending {pending}" + (f"; {trouble}" if trouble else "")
+        line = f"{text}; {self._queues()}" + (f"; {trouble}" if trouble else "")
         if line != self._line:
             self.notifier.status(line[:200])
             self._line = line
@@ -111,6 +111,11 @@ class Presence:
             self._publish(now, trouble)
             self._publish_due.after(self.s.status_publish_interval)
             self._published_trouble = trouble
+
+    def _queues(self) -> str:
+        """What waits to be sent and what central refused: "online, pending 0" alone would hide stuck events."""
+        s = self.last
+        return f"pending {s.pending if s else 0}; dead letters {s.dead_letters if s else 0}"
 
     def _write(
         self, online: bool, last_ack_at: datetime | None, text: str, now: datetime

@@ -144,7 +144,11 @@ def test_presence_says_the_store_is_busy_without_writing_and_writes_again_after(
     presence = Presence(store, SETTINGS, pub, guard, clock, notifier, monotonic=mono)
     presence.refresh(True, None, "online; sent 0", force=True)
     row = read_row(store)
-    assert row.pending == 3 and row.online and notifier.lines("STATUS=") == ["STATUS=online; sent 0; pending 3"]
+    assert (
+        row.pending == 3
+        and row.online
+        and notifier.lines("STATUS=") == ["STATUS=online; sent 0; pending 3; dead letters 0"]
+    )
     assert pub.on("/status")[-1]["health"]["store"] == "ok"
     with write_lock(store):
         clock.advance(timedelta(minutes=1))
@@ -152,7 +156,7 @@ def test_presence_says_the_store_is_busy_without_writing_and_writes_again_after(
         presence.refresh(True, None, "online; sent 0")
         assert read_row(store).updated_at == NOW  # could not write
         line = notifier.lines("STATUS=")[-1]
-        assert line == "STATUS=online; sent 0; pending 3; store busy since 2027-03-28T01:31:00.000000Z"
+        assert line == "STATUS=online; sent 0; pending 3; dead letters 0; store busy since 2027-03-28T01:31:00.000000Z"
         busy = pub.on("/status")[-1]
         assert busy["health"]["store"] == "busy" and busy["health"]["print_failed"] == 0  # printer health kept
         assert busy["health"]["store_trouble_since"] == "2027-03-28T01:31:00.000000Z"
@@ -162,7 +166,8 @@ def test_presence_says_the_store_is_busy_without_writing_and_writes_again_after(
     assert read_row(store).updated_at == NOW + timedelta(minutes=1)
     assert pub.on("/status")[-1]["health"]["store"] == "ok"
     assert (
-        read_row(store).text == "online; sent 0" and notifier.lines("STATUS=")[-1] == "STATUS=online; sent 0; pending 3"
+        read_row(store).text == "online; sent 0"
+        and notifier.lines("STATUS=")[-1] == "STATUS=online; sent 0; pending 3; dead letters 0"
     )
 
 

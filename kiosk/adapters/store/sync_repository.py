@@ -1,7 +1,8 @@
 """The sync agent's own SQL on the device store: key/value state, inbound counters, the status row, acks, pruning.
 
-`sync_agent` reaches the store only through this module and `sync_inbound_repository` (a test enforces it);
-each function runs inside the caller's transaction (`Store.write()` / `Store.read()`).
+`sync_agent` reaches the store only through repositories (this module, `sync_inbound_repository`,
+`outbox_repository`, `dead_letters`, `identity`; a test enforces it); each function runs inside the caller's
+transaction (`Store.write()` / `Store.read()`).
 """
 
 from __future__ import annotations
