@@ -70,6 +70,7 @@ def test_a_sales_device_sells_once_central_lists_its_first_boot_key(tmp_path: Pa
     from firmware_config.identity import create_identity
     from kiosk.adapters.store.engine import open_store
     from kiosk.demo import venue as dv
+    from kiosk.domain.clock import fixed_clock
     from kiosk.domain.codes import Keyring, verify
     from kiosk.domain.model import IssuerKey
     from kiosk.domain.sales import Cart, Payment, PaymentMethod
@@ -83,15 +84,42 @@ def test_a_sales_device_sells_once_central_lists_its_first_boot_key(tmp_path: Pa
     store.close()
     config = tmp_path / "kiosk.toml"
     config.write_text(GOOD.format(id="sales-2", role="sales"))
-    services = compose_from_config(config)
+    services = compose_from_config(config, clock=fixed_clock(demo_now))
     try:
         assert services.can_sell, services.config_problems
         assert services.selling is not None
-        services.selling._clock = lambda: demo_now
         cart = Cart(dv.PERF_TODAY, dv.FESTIVAL).set_quantity(venue.catalog.tariffs[dv.T_FULL], 1)
         receipt = services.selling.sell("o-1", cart, Payment(PaymentMethod.CARD, reference="T-1"))
         claims = verify(receipt.tickets[0].code, Keyring([own]))  # signed with the device's own key
         assert claims.key_id == 7 and receipt.settlement.due == Decimal("45.00")
+    finally:
+        services.close()
+
+
+def test_the_composition_hands_one_clock_to_the_services_the_printing_port_and_the_app(
+    tmp_path: Path, demo_now
+) -> None:
+    from datetime import timedelta
+
+    from kiosk.compose import compose_demo, demo_expected
+    from kiosk.domain.clock import SteppingClock
+    from kiosk.domain.print_jobs import JobState
+
+    clock = SteppingClock(demo_now)
+    db = tmp_path / "demo.sqlite"
+    services = compose_demo(db, now=demo_now, clock=clock, camera=False, printing=True, tickets=20)
+    try:
+        assert services.clock is clock and services.scanning is not None and services.store is not None
+        clock.advance(timedelta(minutes=7))
+        code = next(c for c, v in demo_expected(db) if v == "valid")
+        assert services.scanning.scan(code, "main").scanned_at == demo_now + timedelta(minutes=7)
+        clock.advance(timedelta(minutes=1))
+        services.printing.test_print()
+        journal = services.printing.journal  # type: ignore[attr-defined]
+        with services.store.read() as conn:
+            [job] = journal.jobs(conn)
+        assert job.kind == "receipt" and job.created_at == demo_now + timedelta(minutes=8)
+        assert job.state in (JobState.QUEUED, JobState.SENT, JobState.CONFIRMED)
     finally:
         services.close()
 
