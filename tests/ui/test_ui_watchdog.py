@@ -185,9 +185,8 @@ class Recorder:
 def test_watchdog_sends_ready_once_and_status_only_when_it_changes() -> None:
     screen = ["door"]
     scheduled: list[float] = []
-    dog = UiWatchdog(
-        Recorder(), lambda: f"screen {screen[0]}", interval=2.0, schedule=lambda _cb, s: scheduled.append(s)
-    )
+    recorder = Recorder()
+    dog = UiWatchdog(recorder, lambda: f"screen {screen[0]}", interval=2.0, schedule=lambda _cb, s: scheduled.append(s))
     dog.shown()
     dog.shown()  # a later frame: not a second READY
     dog.tick()
@@ -196,9 +195,15 @@ def test_watchdog_sends_ready_once_and_status_only_when_it_changes() -> None:
     dog.tick()
     dog.stop()
     assert scheduled == [2.0]
-    assert dog.notifier.sent == [  # type: ignore[attr-defined]
+    assert recorder.sent == [
         "READY screen door", "WATCHDOG", "WATCHDOG", "STATUS screen technician", "WATCHDOG", "STOPPING",
     ]  # fmt: skip
-    silent = UiWatchdog(Recorder(), lambda: "x", interval=None, schedule=lambda _cb, _s: pytest.fail("scheduled"))
-    silent.interval = None
-    silent.shown()  # no watchdog configured: READY only, nothing scheduled
+
+
+def test_without_a_watchdog_the_app_only_says_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WATCHDOG_USEC", raising=False)
+    recorder = Recorder()
+    silent = UiWatchdog(recorder, lambda: "screen door", schedule=lambda _cb, _s: pytest.fail("pings scheduled"))
+    assert silent.interval is None
+    silent.shown()
+    assert recorder.sent == ["READY screen door"]
