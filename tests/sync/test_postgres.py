@@ -9,6 +9,7 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.fixtures.postgres import PostgresServer
 from tests.sync.conftest import VENV_BIN, open_device_store, outbox_ids, pending, queue_events, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.broker]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_suite_runs_its_own_server_not_the_machines(postgres_server: PostgresServer, pg_url: str) -> None:
@@ -56,6 +58,30 @@ def test_a_port_taken_before_the_server_binds_it_moves_the_server(postgres_serve
             assert "Address already in use" in server.log()
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+ORPHAN = """
+import os, sys, tempfile
+from pathlib import Path
+from tests.fixtures.postgres import PostgresServer
+server = PostgresServer(Path(sys.argv[1]), Path(tempfile.mkdtemp(prefix="kiosk-pg-")))
+server.init()
+server.start()
+print(server._proc.pid, server.folder, flush=True)
+os._exit(0)  # gone without its teardown, as a suite killed by a timeout
+"""
+
+
+def test_a_suite_killed_without_teardown_leaves_no_server(postgres_server: PostgresServer) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ORPHAN, str(postgres_server.bin_dir)], cwd=REPO, capture_output=True, text=True,
+        timeout=60, check=True,
+    )  # fmt: skip
+    pid, folder = done.stdout.split()
+    try:
+        wait_until(lambda: not Path(f"/proc/{pid}").exists(), timeout=15, what="the orphaned postgres to exit")
+    finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
