@@ -75,7 +75,7 @@ def test_whole_sale_with_paper_out_then_resume(
     assert seen["change_text"] == f"Monnaie à rendre : 95,00{nbsp}CHF"
     # the printer's problem, in words, while the labels wait; then it resumes by itself
     assert seen["printing_problem"] == "Plus de papier : chargez un nouveau rouleau d'étiquettes."
-    assert "0 billets imprimés sur 3" in seen["printing_texts"]
+    assert "Billets imprimés : 0 sur 3" in seen["printing_texts"]
     assert seen["printed_during_fault"] == 0
     assert seen["jobs"] == [3, 3]
     assert "Merci ! Prenez vos billets." in seen["done_texts"]

@@ -183,6 +183,6 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
             self.camera_text = tr("Camera problem: {error}", lang).format(error=camera.error)
         else:
             codes = ", ".join(c[:24] for c in camera.last_codes) or tr("nothing read yet", lang)
-            self.camera_text = tr("{frames} frames · decode {ms} ms · last read: {codes}", lang).format(
+            self.camera_text = tr("Frames: {frames} · decode {ms} ms · last read: {codes}", lang).format(
                 frames=camera.frames_read, ms=f"{camera.decode_ms:.1f}", codes=codes
             )
