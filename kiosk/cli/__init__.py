@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from kiosk import __version__
 from kiosk.cli.output import CliError
 from kiosk.domain.clock import Clock, fixed_clock, system_clock
+from kiosk.domain.errors import KioskError
 
 # Each module defines register(subparsers); a sub-command stores its handler as `func`.
 # Keep one module per capability so that owners do not edit each other's files.
@@ -55,5 +56,9 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = system_clock) -> i
     except CliError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KioskError as exc:
+        # Any other expected failure (store, identity, display, config...) is one line, never a traceback.
+        print(f"kiosk: {exc} [{exc.reason}]", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
