@@ -16,6 +16,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kiosk.adapters.private_files import make_private_dirs
+
 CENTRAL_TIME_FILE = "central_time.json"
 
 
@@ -27,7 +29,7 @@ def record_central_time(state_dir: Path, central_time: datetime) -> None:
     if previous is not None and previous >= central_time:
         return
     state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(state_dir)  # 0700 whatever the umask
     fd, tmp = tempfile.mkstemp(prefix=".central_time.", dir=state_dir)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump({"central_time": central_time.astimezone(UTC).isoformat()}, handle)

@@ -27,6 +27,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kiosk.adapters.private_files import make_private_dirs
 from kiosk.domain.errors import KioskError
 
 IDENTITY_DIR = "identity"
@@ -140,7 +141,7 @@ def create_identity(state_dir: Path, now: datetime, device_id: str | None = None
             f"{target}: an identity already exists{name}; refusing to overwrite it. "
             "Wipe the device first (see docs/operations.md) if it really must get a new one."
         )
-    state_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(state_dir)  # 0700 whatever the umask
     key = Ed25519PrivateKey.generate()
     public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     identity = DeviceIdentity(device_id or device_id_for(public), public, now.isoformat())

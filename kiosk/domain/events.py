@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 
 from kiosk.domain.errors import KioskError
 from kiosk.domain.sales import MAX_PER_SALE
-from kiosk.domain.scan_input import MAX_CODE_CHARS, STORED_PREFIX_CHARS
+from kiosk.domain.scan_input import DIGEST_CHARS, MAX_CODE_CHARS
 from kiosk.domain.timeutil import parse_instant
 
 SCHEMA_VERSION = 1
@@ -94,11 +94,20 @@ class FirstUse(BaseModel):
     gate: Annotated[str, Field(min_length=1, max_length=64)]
 
 
+# Older devices sent up to 64 printable characters of any read; central still accepts (and keeps) those events.
+OLD_PREFIX_CHARS = 64
+
+
 class FailedScan(_Scan):
-    """A refused scan: the verdict, and at most a printable prefix of what was read."""
+    """A refused scan: the verdict and a non-identifying trace of what was read (scan_input.ScanTrace)."""
 
     kind: Literal["failed_scan"] = Field(default="failed_scan", exclude=True)
-    text_prefix: Annotated[str, Field(max_length=STORED_PREFIX_CHARS)] = ""
+    # Now at most 4 characters, and only of a ticket-like read; older devices sent more (see OLD_PREFIX_CHARS).
+    text_prefix: Annotated[str, Field(max_length=OLD_PREFIX_CHARS)] = ""
+    # Absent from older devices' events.
+    text_length: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    text_hash: Annotated[str, Field(pattern=rf"^[0-9a-f]{{{DIGEST_CHARS}}}$")] | None = None
+    symbology: Code | None = None
     first_use: FirstUse | None = None
 
 

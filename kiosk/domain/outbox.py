@@ -16,7 +16,7 @@ from typing import Any
 from kiosk.domain import events as ev
 from kiosk.domain.events import SCHEMA_VERSION
 from kiosk.domain.sales import Cart, Settlement
-from kiosk.domain.scan_input import ScanText
+from kiosk.domain.scan_input import ScanTrace
 from kiosk.domain.timeutil import iso
 from kiosk.domain.verdicts import GateContext, Verdict
 
@@ -69,11 +69,15 @@ def checkin_event(scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime
     return outbox_event(scan_id, at, model)
 
 
-def failed_scan_event(scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime, scan: ScanText) -> OutboxEvent:
+def failed_scan_event(scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime, seen: ScanTrace) -> OutboxEvent:
+    """A refused scan; what was read travels only as its trace (length, hash, ticket-like prefix), never as text."""
     first = verdict.first_use
     model = ev.FailedScan(
         **_scan_common(scan_id, verdict, ctx, at),
-        text_prefix=scan.stored,
+        text_prefix=seen.prefix,
+        text_length=seen.length,
+        text_hash=seen.digest,
+        symbology=seen.symbology,
         first_use=ev.FirstUse(at=iso(first.at), device_id=first.device_id, gate=first.gate) if first else None,
     )
     return outbox_event(scan_id, at, model)

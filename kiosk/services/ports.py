@@ -22,7 +22,7 @@ from kiosk.domain.print_jobs import JobState, NewPrintJob, PrintJob
 from kiosk.domain.printer import PrinterStatus
 from kiosk.domain.receipts import SaleReceipt
 from kiosk.domain.sales import Cart, Settlement
-from kiosk.domain.scan_input import ScanText
+from kiosk.domain.scan_input import ScanTrace
 from kiosk.domain.sync_state import AgentSyncState
 from kiosk.domain.verdicts import GateContext, Verdict
 
@@ -68,7 +68,7 @@ class TicketRepository(Protocol):
     def record_movement(self, conn: Tx, scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime) -> None: ...
 
     def record_failed(
-        self, conn: Tx, scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime, scan: ScanText
+        self, conn: Tx, scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime, seen: ScanTrace
     ) -> None: ...
 
 

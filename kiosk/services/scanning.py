@@ -6,6 +6,7 @@ transaction, so a peer admission applied by the sync agent cannot slip in betwee
 
 from __future__ import annotations
 
+import secrets
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from kiosk.domain.catalog import Catalog
 from kiosk.domain.clock import Clock, system_clock
 from kiosk.domain.model import Direction
 from kiosk.domain.outbox import checkin_event, failed_scan_event
-from kiosk.domain.scan_input import ScanText, clean_scan
+from kiosk.domain.scan_input import ScanText, clean_scan, trace
 from kiosk.domain.verdicts import (
     GateContext,
     TicketFacts,
@@ -61,8 +62,12 @@ class ScanningService:
         clock: Clock = system_clock,
         new_id: Callable[[], str] = new_scan_id,
         debounce: timedelta = DEFAULT_DEBOUNCE,
+        scan_key: bytes | None = None,
     ) -> None:
         self._store = store
+        # The key of failed scans' hashes lives in this process only (never in the store, never sent): equal junk
+        # correlates within a run, while nobody holding the store or central's copy can test a guessed AHV number.
+        self._scan_key = scan_key if scan_key is not None else secrets.token_bytes(32)
         self.device_id = device_id
         self._clock = clock
         self._new_id = new_id
@@ -85,17 +90,24 @@ class ScanningService:
             clock=self._clock,
             new_id=self._new_id,
             debounce=debounce,
+            scan_key=self._scan_key,
         )
 
-    def scan(self, raw: str | bytes, gate: str = "main", direction: Direction = Direction.ENTRY) -> ScanResult:
+    def scan(
+        self,
+        raw: str | bytes,
+        gate: str = "main",
+        direction: Direction = Direction.ENTRY,
+        symbology: str | None = None,
+    ) -> ScanResult:
         now = self._clock()
         scan = clean_scan(raw)
-        key = (scan.text or scan.stored, gate, direction)
+        key = (scan.text or scan.read, gate, direction)
         with self._lock:
             earlier = self._recent.get(key)
             if earlier is not None and now - earlier.scanned_at < self._debounce:
                 return ScanResult(earlier.scan_id, earlier.verdict, earlier.scanned_at, gate, direction, repeated=True)
-            result = self._scan_once(scan, gate, direction, now)
+            result = self._scan_once(scan, gate, direction, now, symbology)
             self._remember(key, result, now)
             return result
 
@@ -104,7 +116,9 @@ class ScanningService:
         if len(self._recent) > 256:  # keep the debounce memory small on a long shift
             self._recent = {k: v for k, v in self._recent.items() if now - v.scanned_at < self._debounce}
 
-    def _scan_once(self, scan: ScanText, gate: str, direction: Direction, now: datetime) -> ScanResult:
+    def _scan_once(
+        self, scan: ScanText, gate: str, direction: Direction, now: datetime, symbology: str | None = None
+    ) -> ScanResult:
         scan_id = self._new_id()
         with self._store.write() as conn:
             catalog, keyring = self._catalog(conn)
@@ -114,8 +128,9 @@ class ScanningService:
                 self._tickets.record_movement(conn, scan_id, verdict, ctx, now)
                 self._outbox.append(conn, checkin_event(scan_id, verdict, ctx, now))
             else:
-                self._tickets.record_failed(conn, scan_id, verdict, ctx, now, scan)
-                self._outbox.append(conn, failed_scan_event(scan_id, verdict, ctx, now, scan))
+                seen = trace(scan, self._scan_key, symbology)
+                self._tickets.record_failed(conn, scan_id, verdict, ctx, now, seen)
+                self._outbox.append(conn, failed_scan_event(scan_id, verdict, ctx, now, seen))
         return ScanResult(scan_id, verdict, now, gate, direction)
 
     def _judge(

@@ -21,7 +21,7 @@ from kiosk.domain.outbox import OutboxEvent
 from kiosk.domain.print_jobs import JobState, NewPrintJob, PrintJob
 from kiosk.domain.receipts import SaleReceipt, SoldTicket
 from kiosk.domain.sales import Cart, Settlement
-from kiosk.domain.scan_input import ScanText
+from kiosk.domain.scan_input import ScanTrace
 from kiosk.domain.sync_state import AgentSyncState
 from kiosk.domain.verdicts import GateContext, Verdict
 
@@ -120,9 +120,9 @@ class FakeTickets:
         )
 
     def record_failed(
-        self, conn: Memory, scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime, scan: ScanText
+        self, conn: Memory, scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime, seen: ScanTrace
     ) -> None:
-        conn.failed.append((scan_id, verdict.code.value, scan.stored))
+        conn.failed.append((scan_id, verdict.code.value, seen.prefix))
 
 
 class FakeOutbox:

@@ -10,7 +10,7 @@ from kiosk.domain import events as ev
 from kiosk.domain.model import CheckinList, CheckinRecord, Direction, Movement, TicketRecord
 from kiosk.domain.outbox import OutboxEvent, checkin_event, failed_scan_event, reprint_event, sale_event
 from kiosk.domain.sales import Cart, CartLine, Payment, PaymentMethod, settle
-from kiosk.domain.scan_input import clean_scan
+from kiosk.domain.scan_input import clean_scan, trace
 from kiosk.domain.verdicts import GateContext, Verdict, VerdictCode
 
 AT = datetime(2026, 11, 28, 18, 0, tzinfo=UTC)
@@ -29,7 +29,9 @@ def checkin(device: str = "door-a", ticket: int = 7, allowed: int = 1) -> Outbox
 def failed_scan(device: str = "door-a") -> OutboxEvent:
     first = CheckinRecord("s0", 7, Movement.ENTRY, AT, "door-b", "side", 12)
     verdict = Verdict(VerdictCode.ALREADY_USED, ticket=TicketRecord(7, 10, 3), performance_id=12, first_use=first)
-    return failed_scan_event(str(uuid.uuid4()), verdict, _ctx(device), AT, clean_scan("K1.ABC\x00junk"))
+    return failed_scan_event(
+        str(uuid.uuid4()), verdict, _ctx(device), AT, trace(clean_scan("K1.ABC\x00junk"), b"k" * 32)
+    )
 
 
 def sale(device: str = "door-a") -> OutboxEvent:

@@ -16,9 +16,14 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import QueuePool
 
+from kiosk.adapters.private_files import make_private, make_private_dirs
 from kiosk.domain.errors import KioskError
 
 BUSY_TIMEOUT_MS = 5000
+# The WAL is checkpointed every ~256 KB and cut back to this size after a checkpoint: with SQLite's defaults it
+# grew to 1.8 MB of a 2 MB disk (4 MB between checkpoints, never truncated).
+WAL_AUTOCHECKPOINT_PAGES = 64
+JOURNAL_SIZE_LIMIT = 256 * 1024
 _MODE = "kiosk_begin"
 
 
@@ -28,14 +33,29 @@ class StoreError(KioskError):
     reason = "store_unavailable"
 
 
+class StoreBusy(StoreError):
+    """Another connection held the write lock longer than the busy timeout: retry later."""
+
+    reason = "store_busy"
+
+
+class StoreFull(StoreError):
+    """The disk is full: nothing was written."""
+
+    reason = "store_full"
+
+
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     # Autocommit at the driver level: we issue BEGIN ourselves (pysqlite's implicit BEGIN is deferred).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
+    # Deleted and updated cells are zeroed, so a scrubbed value (migration 0006) is gone from the file too.
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+    cur.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
     cur.close()
 
 
@@ -45,14 +65,15 @@ def _on_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(path: Path | str) -> Engine:
+def make_engine(path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     url = "sqlite+pysqlite:///:memory:" if str(path) == ":memory:" else f"sqlite+pysqlite:///{Path(path)}"
     engine = create_engine(
         url,
         poolclass=QueuePool,
         pool_size=4,
         max_overflow=4,
-        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        # pysqlite's timeout is SQLite's busy timeout (no PRAGMA: one place says how long a lock is waited for).
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
     )
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
@@ -87,7 +108,14 @@ def translate_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except (OperationalError, DBAPIError) as exc:
-        raise StoreError(describe_sqlite_error(path, exc.orig)) from exc
+        raise store_error(path, exc.orig) from exc
+
+
+def store_error(path: Path, err: BaseException | None) -> StoreError:
+    """The StoreError for a driver error: StoreBusy and StoreFull are told apart (their `reason`s are stable)."""
+    text = str(err or "").lower()
+    kind = StoreFull if "full" in text else StoreBusy if "locked" in text or "busy" in text else StoreError
+    return kind(describe_sqlite_error(path, err))
 
 
 def describe_sqlite_error(path: Path, err: BaseException | None) -> str:
@@ -105,7 +133,9 @@ def describe_sqlite_error(path: Path, err: BaseException | None) -> str:
     return f"{path}: database error: {err}"
 
 
-def open_store(path: Path | str, *, create: bool = False, migrate: bool = True) -> Store:
+def open_store(
+    path: Path | str, *, create: bool = False, migrate: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> Store:
     """Open (and with `create`, make) the store at `path`, migrated to the newest schema."""
     from kiosk.adapters.store.revisions import is_current
 
@@ -113,8 +143,10 @@ def open_store(path: Path | str, *, create: bool = False, migrate: bool = True) 
     if not create and not path.exists():
         raise StoreError(f"{path}: no database here; create one with `kiosk demo-data --db {path}`")
     if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(path)
+        make_private_dirs(path.parent)
+    if str(path) != ":memory:" and (create or path.exists()):
+        make_private(path)
+    engine = make_engine(path, busy_timeout_ms)
     store = Store(engine, path)
     try:
         with translate_errors(path), engine.connect() as conn:

@@ -26,7 +26,7 @@ from kiosk.domain.model import (
     TicketStatus,
 )
 from kiosk.domain.outbox import OutboxEvent
-from kiosk.domain.scan_input import ScanText
+from kiosk.domain.scan_input import ScanTrace
 from kiosk.domain.timeutil import iso
 from kiosk.domain.verdicts import GateContext, Verdict
 
@@ -301,13 +301,16 @@ class SqlTicketStore:
         )
 
     def record_failed(
-        self, conn: Connection, scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime, scan: ScanText
+        self, conn: Connection, scan_id: str, verdict: Verdict, ctx: GateContext, at: datetime, seen: ScanTrace
     ) -> None:
         conn.execute(
             _INSERT_FAILED,
             {
                 "scan_id": scan_id,
-                "text_prefix": scan.stored,
+                "text_prefix": seen.prefix,
+                "text_length": seen.length,
+                "text_hash": seen.digest,
+                "symbology": seen.symbology,
                 "verdict": verdict.code.value,
                 "detail": verdict.detail,
                 "ticket_id": verdict.ticket.ticket_id if verdict.ticket else None,

@@ -197,13 +197,17 @@ failed_scans = Table(
     "failed_scans",
     metadata,
     Column("scan_id", String(36), primary_key=True),
-    Column("text_prefix", String(64), nullable=False),
+    Column("text_prefix", String(64), nullable=False),  # ≤ 4 characters of a ticket-like read, else ""
     Column("verdict", String(32), nullable=False),
     Column("detail", String(64), nullable=False, server_default=""),
     Column("ticket_id", Integer, nullable=True),
     Column("scanned_at", UtcDateTime, nullable=False),
     Column("device_id", String(64), nullable=False),
     Column("gate", String(64), nullable=False),
+    # The rest of the trace (kiosk.domain.scan_input.ScanTrace); null on rows made before migration 0006.
+    Column("text_length", Integer, nullable=True),
+    Column("text_hash", String(16), nullable=True),
+    Column("symbology", String(32), nullable=True),
 )
 
 outbox = Table(
