@@ -18,6 +18,7 @@ from functools import partial
 from kiosk.adapters.store import sync_repository as repo
 from kiosk.adapters.store.engine import Store
 from kiosk.domain.clock import Clock
+from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 from sync_agent.guard import StoreGuard
 from sync_agent.mqtt import Publisher
@@ -110,7 +111,7 @@ class OutboundDrain:
     def _send_batch(self, mono: float) -> bool:
         def read() -> Batch | None:
             with self.store.read() as conn:
-                return next_batch(conn, self.s.device, self._cursor, self.s.batch_size)
+                return next_batch(conn, self.s.device, self._cursor, self.s.batch_size, iso(self.clock()))
 
         batch = self.guard.attempt("drain", read, writes=False)
         if batch is None:

@@ -16,6 +16,7 @@ from kiosk.domain.timeutil import parse_instant
 
 PROTOCOL_VERSION = 1
 MAX_BATCH = 2000
+MAX_TX_BYTES = 4 * 1024 * 1024  # central refuses a larger tx message unparsed; the agent fills batches to half
 M = TypeVar("M", bound=BaseModel)
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
@@ -57,6 +58,7 @@ class TxBatch(_Msg):
     batch_id: Id
     device_id: Id
     events: list[TxEvent] = Field(min_length=1, max_length=MAX_BATCH)
+    sent_at: Instant | None = None  # the device's clock when it made the batch: central records its skew
 
 
 class PeerAdmission(_Msg):

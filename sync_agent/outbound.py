@@ -30,17 +30,29 @@ class Batch:
     last_seq: int
 
 
-def next_batch(conn: StoreConnection, device: str, after_seq: int, limit: int) -> Batch | None:
-    """The next unsynced events after `after_seq`, oldest first, as one `TxBatch` payload."""
+def next_batch(
+    conn: StoreConnection, device: str, after_seq: int, limit: int, sent_at: str | None = None
+) -> Batch | None:
+    """The next unsynced events after `after_seq`, oldest first, as one `TxBatch` payload (at most half of
+    central's message bound, so a batch of large sales is never refused whole)."""
     rows = repo.unsynced_after(conn, after_seq, limit)
     if not rows:
         return None
+    size = 0
+    for n, row in enumerate(rows):
+        size += len(row[4]) + 200
+        if n and size > m.MAX_TX_BYTES // 2:
+            rows = rows[:n]
+            break
     batch_id = uuid.uuid4().hex
     events = [
         {"seq": seq, "event_id": eid, "kind": kind, "occurred_at": at, "payload": _stored_payload(payload)}
         for seq, eid, kind, at, payload in rows  # unpacked: Row attribute access costs more than the JSON
     ]
-    body = to_json({"v": m.PROTOCOL_VERSION, "batch_id": batch_id, "device_id": device, "events": events})
+    batch: dict[str, Any] = {"v": m.PROTOCOL_VERSION, "batch_id": batch_id, "device_id": device, "events": events}
+    if sent_at is not None:
+        batch["sent_at"] = sent_at
+    body = to_json(batch)
     return Batch(batch_id, body, [e["event_id"] for e in events], rows[-1][0])
 
 

@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "publish-revocations",
     "command",
     "public-key",
+    "devices",
 )
 
 
@@ -71,6 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--device", required=True)
     cmd.add_argument("name")
     cmd.add_argument("--args", default="{}", help="JSON object")
+    dev = sub.add_parser("devices", help="the device registry: roles (what each device may record), clock skew")
+    dev_sub = dev.add_subparsers(dest="devices_command", metavar="ACTION", required=True)
+    dev_add = dev_sub.add_parser("add", help="register a device (or change its venue, role or key)")
+    common(dev_add, broker=False, key=False)
+    dev_add.add_argument("--device", required=True)
+    dev_add.add_argument("--venue", required=True)
+    dev_add.add_argument("--role", required=True, choices=("door", "sales", "both"))
+    dev_add.add_argument("--public-key", help="the device's Ed25519 public key (hex)")
+    dev_rm = dev_sub.add_parser("remove", help="remove a device from the registry")
+    common(dev_rm, broker=False, key=False)
+    dev_rm.add_argument("--device", required=True)
+    dev_ls = dev_sub.add_parser("list", help="registered devices, their roles and clock skew")
+    common(dev_ls, broker=False, key=False)
+    dev_ls.add_argument("--json", action="store_true")
     pk = sub.add_parser("public-key", help="print central's public key (hex) for the devices' trust file")
     key_options(pk)
     return p
@@ -138,14 +153,21 @@ def _run(args: argparse.Namespace) -> int:
 
 def _incidents(args: argparse.Namespace) -> int:
     from sync_agent.central.ingest import list_incidents, open_central_db
+    from sync_agent.central.repeats import list_conflicts
 
     with open_central_db(args.db).connect() as conn:
-        rows = list_incidents(conn)
+        rows, conflicts = list_incidents(conn), list_conflicts(conn)
     if args.json:
-        print(json.dumps(rows, indent=2, default=str))
+        print(json.dumps(rows + [{**c, "kind": c["reason"], "event_kind": c["kind"]} for c in conflicts],
+                         indent=2, default=str))  # fmt: skip
         return 0
-    if not rows:
+    if not rows and not conflicts:
         print("no incidents")
+    for c in conflicts:
+        print(
+            f"{c['reason']} venue {c['venue']} {c['kind']} {c['event_id']}: first sent by {c['owner_device']}, "
+            f"rejected from {c['device_id']} at {c['at']}"
+        )
     for r in rows:
         print(
             f"#{r['id']} {r['kind']} venue {r['venue']} ticket {r['ticket_id']} performance {r['performance_id']}: "
@@ -168,6 +190,39 @@ def _stats(args: argparse.Namespace) -> int:
             print(f"  {kind}: {n}")
         for dev, kinds in sorted(data["by_device"].items()):
             print(f"  {dev}: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+        for reason, n in sorted(data["rejected"].items()):
+            print(f"  rejected {reason}: {n}")
+        if data["conflicts"]:
+            print(f"  event id conflicts (kiosk-central incidents): {data['conflicts']}")
+        for dev, skew in sorted(data["clock_off"].items()):
+            print(f"  CLOCK OFF {dev}: {skew:+.0f} s against central")
+    return 0
+
+
+def _devices(args: argparse.Namespace) -> int:
+    from kiosk.domain.clock import system_clock
+    from sync_agent.central import devices as reg
+    from sync_agent.central.ingest import open_central_db
+
+    engine = open_central_db(args.db)
+    if args.devices_command == "add":
+        with engine.begin() as conn:
+            reg.add_device(conn, args.device, args.venue, args.role, system_clock(), args.public_key)
+        print(f"device {args.device}: venue {args.venue}, role {args.role}")
+        return 0
+    if args.devices_command == "remove":
+        with engine.begin() as conn:
+            found = reg.remove_device(conn, args.device)
+        print(f"device {args.device} {'removed' if found else 'was not registered'}")
+        return 0 if found else 1
+    with engine.connect() as conn:
+        rows = reg.list_devices(conn)
+    if args.json:
+        print(json.dumps(rows, indent=2, sort_keys=True))
+        return 0
+    for r in rows:
+        skew = "" if "skew_s" not in r else f"  clock {r['skew_s']:+.0f} s{' OFF' if r['clock_off'] else ''}"
+        print(f"{r['device_id']}  venue {r['venue']}  role {r['role'] or 'unregistered'}{skew}")
     return 0
 
 
@@ -224,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "incidents": _incidents,
         "stats": _stats,
         "public-key": _public_key,
+        "devices": _devices,
     }
     if args.command is None:
         build_parser().print_help()

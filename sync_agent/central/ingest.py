@@ -18,7 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from kiosk.domain.events import Checkin, EventRejected
 from kiosk.domain.timeutil import iso
 from sync_agent.central import tables as ct
+from sync_agent.central.devices import SKEW_LIMIT_S, batch_skew, clock_off, record_skew, role_of
 from sync_agent.central.migrate import upgrade
+from sync_agent.central.repeats import Held, conflict_row, held, repeat_reason
 from sync_agent.central.validate import check_event
 from sync_agent.messages import PeerAdmission, Rejection, TxBatch
 
@@ -62,37 +64,58 @@ def _insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]], key
 
 
 def ingest_batch(conn: Connection, venue: str, batch: TxBatch, now: datetime) -> IngestResult:
-    """Store the batch's valid events that central does not hold yet; caller commits, then acks."""
+    """Store the batch's valid events that central does not hold yet; caller commits, then acks.
+
+    Only an identical repeat of an event by the device that first sent it is acked as known; another device's
+    id or other content is rejected and recorded (`repeats.py`). Every event is checked against the sender's
+    role; the batch's clock skew is recorded, and events of a clock off by more than 5 minutes are flagged."""
     result = IngestResult()
     at = iso(now)
-    ids = [e.event_id for e in batch.events]
-    known = set(conn.execute(select(ct.events.c.event_id).where(ct.events.c.event_id.in_(ids))).scalars())
-    rows, rejects, admissions = [], [], []
+    device = batch.device_id
+    known = held(conn, [e.event_id for e in batch.events])
+    role = role_of(conn, venue, device)
+    skew = batch_skew(batch.sent_at, [e.occurred_at for e in batch.events], now)
+    if skew is not None:
+        record_skew(conn, venue, device, skew[0], skew[1], now)
+    flag = round(skew[0]) if skew is not None and abs(skew[0]) > SKEW_LIMIT_S else None
+    rows, rejects, conflicts, admissions = [], [], [], []
     allowed: dict[str, int] = {}  # scan id -> the ticket's entries per performance, from the payload
+
+    def reject(event_id: str, reason: str) -> None:
+        result.rejected.append(Rejection(event_id=event_id, reason=reason))
+        rejects.append({"venue": venue, "device_id": device, "event_id": event_id, "reason": reason, "at": at})
+
     for ev in batch.events:
         try:
-            model = check_event(ev, batch.device_id)
+            if role is None:
+                raise EventRejected("device not in central's registry for this venue", reason="unknown_device")
+            model = check_event(ev, device, role)
         except EventRejected as exc:
-            result.rejected.append(Rejection(event_id=ev.event_id, reason=exc.reason))
-            rejects.append(
-                {"venue": venue, "device_id": batch.device_id, "event_id": ev.event_id, "reason": exc.reason, "at": at}
-            )
+            reject(ev.event_id, exc.reason)
+            continue
+        content = model.model_dump_json(by_alias=True)  # as validated, with the defaults older devices omit
+        prior = known.get(ev.event_id)
+        if prior is not None:
+            why = repeat_reason(prior, device, ev.kind, ev.occurred_at, ev.event_id, content)
+            if why is None:
+                result.acked.append(ev.event_id)
+            else:
+                reject(ev.event_id, why)
+                conflicts.append(conflict_row(venue, ev.event_id, ev.kind, why, prior.device_id, device, at))
             continue
         result.acked.append(ev.event_id)
-        if ev.event_id in known:
-            continue
-        known.add(ev.event_id)
+        known[ev.event_id] = Held(device, ev.kind, ev.occurred_at, content)
         rows.append(
             {
                 "event_id": ev.event_id,
                 "venue": venue,
-                "device_id": batch.device_id,
+                "device_id": device,
                 "seq": ev.seq,
                 "kind": ev.kind,
                 "occurred_at": ev.occurred_at,
-                # As validated, with the defaults of fields older devices did not send.
-                "payload": model.model_dump_json(by_alias=True),
+                "payload": content,
                 "received_at": at,
+                "clock_skew_s": flag,
             }
         )
         if isinstance(model, Checkin):
@@ -104,7 +127,7 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch, now: datetime) ->
                     ticket_id=model.ticket_id,
                     performance_id=model.performance_id,
                     movement=model.movement,
-                    device_id=batch.device_id,
+                    device_id=device,
                     gate=model.gate,
                     list_id=model.list_id,
                     scanned_at=model.scanned_at,
@@ -113,6 +136,8 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch, now: datetime) ->
     _insert_ignore(conn, ct.events, rows, ["event_id"])
     if rejects:
         conn.execute(insert(ct.rejections), rejects)
+    if conflicts:
+        conn.execute(insert(ct.conflicts), conflicts)
     _insert_ignore(
         conn,
         ct.admissions,
@@ -128,9 +153,9 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch, now: datetime) ->
         ct.batches,
         [
             {
-                "batch_id": f"{batch.device_id}:{batch.batch_id}",
+                "batch_id": f"{device}:{batch.batch_id}",
                 "venue": venue,
-                "device_id": batch.device_id,
+                "device_id": device,
                 "events": len(batch.events),
                 "new_events": len(rows),
                 "committed_at": at,
@@ -293,4 +318,6 @@ def stats(conn: Connection) -> dict[str, Any]:
         "pending_acks": int(pending),
         "incidents": int(conn.execute(select(func.count()).select_from(ct.incidents)).scalar_one()),
         "rejected": dict(reasons),
+        "conflicts": int(conn.execute(select(func.count()).select_from(ct.conflicts)).scalar_one()),
+        "clock_off": clock_off(conn),  # devices whose clock was off by more than 5 minutes at their last batch
     }

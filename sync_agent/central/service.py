@@ -107,6 +107,8 @@ class CentralService:
     # ---- handlers ---------------------------------------------------------------------------------------------
 
     def _handle_tx(self, venue: str, device: str, raw: bytes) -> None:
+        if len(raw) > m.MAX_TX_BYTES:  # refused before parsing: a device's agent never makes one (half the bound)
+            raise m.MessageError("too_large", f"{len(raw)} bytes")
         batch = m.parse(m.TxBatch, m.loads(raw))
         if batch.device_id != device:
             raise m.MessageError("device_mismatch", f"topic {device} carries device_id {batch.device_id}")

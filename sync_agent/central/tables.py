@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -19,6 +19,9 @@ events = Table(
     Column("occurred_at", String(40), nullable=False),
     Column("payload", Text, nullable=False),
     Column("received_at", String(40), nullable=False),
+    # Set when the device's clock was off by more than 5 minutes at receipt (seconds, device − central): the
+    # event keeps the device's times as given, flagged. Revision 0002.
+    Column("clock_skew_s", Integer, nullable=True),
     Index("ix_central_events_device", "device_id", "seq"),
 )
 
@@ -112,4 +115,41 @@ retained = Table(
     Column("venue", String(64), primary_key=True),
     Column("topic", String(200), primary_key=True),
     Column("body", Text, nullable=False),
+)
+
+# The device registry (`kiosk-central devices add`): each device's venue and role, which bounds what it may record
+# (door: scans; sales: sales and reprints; both). A venue with no registered device runs open (see validate.py).
+devices = Table(
+    "central_devices",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("venue", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("public_key", String(64), nullable=True),  # hex Ed25519 key of the device's identity, when known
+    Column("added_at", String(40), nullable=False),
+)
+
+# Event ids another device already holds, or repeats with other content: rejected, never acked, listed here.
+conflicts = Table(
+    "central_conflicts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("venue", String(64), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("reason", String(32), nullable=False),  # id_taken | conflicting_repeat
+    Column("owner_device", String(64), nullable=False),  # the device that first sent the id
+    Column("device_id", String(64), nullable=False),  # the device whose repeat was rejected
+    Column("at", String(40), nullable=False),
+)
+
+# Each device's clock against central's, from its last batch: skew_s = device time − central's time at receipt.
+clocks = Table(
+    "central_device_clocks",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("venue", String(64), nullable=False),
+    Column("skew_s", Float, nullable=False),
+    Column("device_at", String(40), nullable=False),
+    Column("central_at", String(40), nullable=False),
 )

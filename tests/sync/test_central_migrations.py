@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, select, text
 
 from sync_agent.central import migrate
 from sync_agent.central import tables as ct
@@ -35,7 +36,7 @@ def schema_drift(engine: Engine) -> list[Any]:
 def check_fresh(url: str) -> None:
     engine = open_central_db(url)
     with engine.connect() as conn:
-        assert migrate.current(conn) == migrate.script_head() == migrate.HEAD == "0001_central"
+        assert migrate.current(conn) == migrate.script_head() == migrate.HEAD == "0002_device_trust"
     assert schema_drift(engine) == []
     engine.dispose()
     engine = open_central_db(url)  # again: nothing to do, nothing changes
@@ -97,6 +98,12 @@ def test_instances_starting_together_on_a_new_sqlite_database(tmp_path: Path) ->
 def test_a_database_of_the_last_central_before_alembic_is_adopted(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite"
     raw = create_engine(f"sqlite:///{db}")
-    ct.metadata.create_all(raw)  # what open_central_db did until now: create_all, no alembic_version
+    # What open_central_db did before Alembic: create_all of the tables then, i.e. revision 0001's schema without
+    # an alembic_version table.
+    with raw.begin() as conn:
+        cfg = migrate.alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001_central")
+        conn.execute(text("DROP TABLE alembic_version"))
     raw.dispose()
     check_fresh(str(db))
