@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from kiosk.domain.events import Checkin, EventRejected
+from kiosk.domain.events import Checkin, Event, EventRejected
 from kiosk.domain.timeutil import iso
 from sync_agent.central import tables as ct
 from sync_agent.central.devices import SKEW_LIMIT_S, batch_skew, clock_off, record_skew, role_of
 from sync_agent.central.migrate import upgrade
 from sync_agent.central.repeats import Held, conflict_row, held, repeat_reason
 from sync_agent.central.validate import check_event
-from sync_agent.messages import PeerAdmission, Rejection, TxBatch
+from sync_agent.messages import PeerAdmission, Rejection, TxBatch, TxEvent
 
 
 def open_central_db(url: str) -> Engine:
@@ -74,10 +74,7 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch, now: datetime) ->
     device = batch.device_id
     known = held(conn, [e.event_id for e in batch.events])
     role = role_of(conn, venue, device)
-    skew = batch_skew(batch.sent_at, [e.occurred_at for e in batch.events], now)
-    if skew is not None:
-        record_skew(conn, venue, device, skew[0], skew[1], now)
-    flag = round(skew[0]) if skew is not None and abs(skew[0]) > SKEW_LIMIT_S else None
+    flag = _clock(conn, venue, batch, now)
     rows, rejects, conflicts, admissions = [], [], [], []
     allowed: dict[str, int] = {}  # scan id -> the ticket's entries per performance, from the payload
 
@@ -87,9 +84,7 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch, now: datetime) ->
 
     for ev in batch.events:
         try:
-            if role is None:
-                raise EventRejected("device not in central's registry for this venue", reason="unknown_device")
-            model = check_event(ev, device, role)
+            model = _checked(ev, device, role)
         except EventRejected as exc:
             reject(ev.event_id, exc.reason)
             continue
@@ -120,20 +115,15 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch, now: datetime) ->
         )
         if isinstance(model, Checkin):
             allowed[ev.event_id] = model.entries_allowed
-            admissions.append(
-                PeerAdmission(
-                    v=1,
-                    scan_id=ev.event_id,
-                    ticket_id=model.ticket_id,
-                    performance_id=model.performance_id,
-                    movement=model.movement,
-                    device_id=device,
-                    gate=model.gate,
-                    list_id=model.list_id,
-                    scanned_at=model.scanned_at,
-                )
-            )
-    _insert_ignore(conn, ct.events, rows, ["event_id"])
+            admissions.append(_admission(model, device))
+    lost = set()
+    for row, why, owner in _lost_races(conn, rows):
+        lost.add(row["event_id"])
+        result.acked.remove(row["event_id"])
+        reject(row["event_id"], why)
+        conflicts.append(conflict_row(venue, row["event_id"], row["kind"], why, owner, device, at))
+    rows = [r for r in rows if r["event_id"] not in lost]
+    admissions = [a for a in admissions if a.scan_id not in lost]
     if rejects:
         conn.execute(insert(ct.rejections), rejects)
     if conflicts:
@@ -148,24 +138,73 @@ def ingest_batch(conn: Connection, venue: str, batch: TxBatch, now: datetime) ->
         ["scan_id"],
     )
     result.incidents = _check_doubles(conn, venue, [a for a in admissions if a.movement == "entry"], at)
-    _insert_ignore(
-        conn,
-        ct.batches,
-        [
-            {
-                "batch_id": f"{device}:{batch.batch_id}",
-                "venue": venue,
-                "device_id": device,
-                "events": len(batch.events),
-                "new_events": len(rows),
-                "committed_at": at,
-            }
-        ],
-        ["batch_id"],
-    )
+    _record_batch(conn, venue, batch, len(rows), at)
     result.new_events = len(rows)
     result.new_admissions = admissions
     return result
+
+
+def _checked(ev: TxEvent, device: str, role: str | None) -> Event:
+    if role is None:
+        raise EventRejected("device not in central's registry for this venue", reason="unknown_device")
+    return check_event(ev, device, role)
+
+
+def _record_batch(conn: Connection, venue: str, batch: TxBatch, new_events: int, at: str) -> None:
+    row = {
+        "batch_id": f"{batch.device_id}:{batch.batch_id}",
+        "venue": venue,
+        "device_id": batch.device_id,
+        "events": len(batch.events),
+        "new_events": new_events,
+        "committed_at": at,
+    }
+    _insert_ignore(conn, ct.batches, [row], ["batch_id"])
+
+
+def _clock(conn: Connection, venue: str, batch: TxBatch, now: datetime) -> int | None:
+    """Record the device's clock skew; the flag its events carry when it is more than 5 minutes off."""
+    skew = batch_skew(batch.sent_at, [e.occurred_at for e in batch.events], now)
+    if skew is None:
+        return None
+    record_skew(conn, venue, batch.device_id, skew[0], skew[1], now)
+    return round(skew[0]) if abs(skew[0]) > SKEW_LIMIT_S else None
+
+
+def _admission(model: Checkin, device: str) -> PeerAdmission:
+    return PeerAdmission(
+        v=1,
+        scan_id=model.scan_id,
+        ticket_id=model.ticket_id,
+        performance_id=model.performance_id,
+        movement=model.movement,
+        device_id=device,
+        gate=model.gate,
+        list_id=model.list_id,
+        scanned_at=model.scanned_at,
+    )
+
+
+def _lost_races(conn: Connection, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str, str]]:
+    """Insert the new events; an id another instance stored meanwhile (PostgreSQL: our insert waited for its
+    commit) is compared like any repeat: (event id, reason, owner) for each that is not this device's identical
+    copy."""
+    if not rows:
+        return []
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(ct.events).on_conflict_do_nothing(index_elements=["event_id"]).returning(ct.events.c.event_id)
+    inserted = set(conn.execute(stmt, rows).scalars())
+    lost = [r for r in rows if r["event_id"] not in inserted]
+    if not lost:
+        return []
+    prior = held(conn, [r["event_id"] for r in lost])
+    out = []
+    for r in lost:
+        why = repeat_reason(prior[r["event_id"]], r["device_id"], r["kind"], r["occurred_at"], r["event_id"],
+                            r["payload"])  # fmt: skip
+        if why is not None:
+            out.append((r, why, prior[r["event_id"]].device_id))
+    return out
 
 
 def _check_doubles(conn: Connection, venue: str, entries: list[PeerAdmission], at: str) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic_core import to_json
+from pydantic_core import PydanticSerializationError, to_json
 
 from kiosk.domain.events import KINDS, Event, EventRejected, Sale, parse_event
 from sync_agent.central.devices import OPEN, in_scope
@@ -24,7 +24,11 @@ MAX_ROUNDING = Decimal("0.025")  # cash rounding to 0.05, half up
 def check_event(ev: TxEvent, device_id: str, role: str = OPEN) -> Event:
     """The event's payload model, or EventRejected with the short stable reason sent back in the ack."""
     p = ev.payload
-    if len(to_json(p)) > MAX_EVENT_BYTES:
+    try:
+        size = len(to_json(p))
+    except (ValueError, PydanticSerializationError) as exc:  # nested deeper than any model goes
+        raise EventRejected("payload nested too deep", reason="malformed:payload") from exc
+    if size > MAX_EVENT_BYTES:
         raise EventRejected("payload over the size bound", reason="too_large")
     if ev.kind in KINDS and not in_scope(role, ev.kind):
         raise EventRejected(f"a {role} device may not record {ev.kind}", reason="out_of_scope")

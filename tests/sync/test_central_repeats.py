@@ -5,21 +5,23 @@ conflict (`kiosk-central incidents`, stats) and never acked."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from kiosk.domain.outbox import OutboxEvent
-from sync_agent.central import cli
+from sync_agent.central import cli, ingest
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import IngestResult, ingest_batch, open_central_db, stats
-from sync_agent.central.repeats import list_conflicts
+from sync_agent.central.repeats import Held, held, list_conflicts
 from sync_agent.messages import TxBatch, TxEvent
 from tests.sync import event_samples as samples
+from tests.sync.conftest import wait_until
 
 NOW = datetime(2026, 11, 28, 19, 0, tzinfo=UTC)
 
@@ -107,3 +109,55 @@ def test_an_event_stored_before_defaults_were_filled_in_is_still_an_identical_re
     with engine.begin() as conn:
         conn.execute(update(ct.events).values(payload="not json"))
     assert [r.reason for r in send(engine, "door-a", tx(event)).rejected] == ["conflicting_repeat"]
+
+
+def batch_of(device: str, *events: TxEvent) -> TxBatch:
+    return TxBatch(v=1, batch_id=uuid.uuid4().hex, device_id=device, events=list(events))
+
+
+def test_an_id_stored_by_another_instance_after_we_looked_is_still_taken(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = samples.checkin("door-a")
+    assert send(engine, "door-b", tx(real, device_id="door-b")).acked == [real.event_id]
+    looks: list[list[str]] = []
+
+    def first_look_blind(conn: Connection, ids: list[str]) -> dict[str, Held]:
+        looks.append(ids)  # the first look misses B's row, as if B's commit came just after it
+        return {} if len(looks) == 1 else held(conn, ids)
+
+    monkeypatch.setattr(ingest, "held", first_look_blind)
+    result = send(engine, "door-a", tx(real), tx(other := samples.checkin("door-a")))
+    assert result.acked == [other.event_id] and [r.reason for r in result.rejected] == ["id_taken"]
+    assert result.new_events == 1 and [a.scan_id for a in result.new_admissions] == [other.event_id]
+    with engine.connect() as conn:
+        assert [(c["owner_device"], c["device_id"]) for c in list_conflicts(conn)] == [("door-b", "door-a")]
+    assert len(looks) == 2
+
+
+@pytest.mark.postgres
+def test_two_instances_taking_one_id_from_two_devices_at_once_on_postgresql(pg_url: str) -> None:
+    engine = open_central_db(pg_url)
+    real = samples.checkin("door-a")
+    out: dict[str, IngestResult] = {}
+
+    def door_a() -> None:
+        with engine.begin() as conn:
+            out["a"] = ingest_batch(conn, "lac", batch_of("door-a", tx(real)), NOW)
+
+    def waiting() -> bool:
+        with engine.connect() as conn:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            return bool(conn.exec_driver_sql(query).scalar_one())
+
+    with engine.connect() as first:
+        b = ingest_batch(first, "lac", batch_of("door-b", tx(real, device_id="door-b")), NOW)
+        assert b.acked == [real.event_id]  # B's copy, not committed yet
+        thread = threading.Thread(target=door_a)
+        thread.start()
+        wait_until(waiting, 10, "door A's insert waiting on B's uncommitted row")
+        first.commit()
+    thread.join(10)
+    assert out["a"].acked == [] and [r.reason for r in out["a"].rejected] == ["id_taken"]
+    assert owner(engine, real.event_id) == "door-b"
+    engine.dispose()

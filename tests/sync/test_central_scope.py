@@ -136,3 +136,13 @@ def test_the_devices_command_registers_lists_and_removes(tmp_path: Path, capsys:
     assert cli.main(["devices", "remove", "--db", db, "--device", "till-1"]) == 1
     assert cli.main(["devices", "add", "--db", db, "--device", "x", "--venue", "lac", "--role", "door",
                      "--public-key", "nothex"]) == 2  # fmt: skip
+
+
+def test_a_payload_nested_deeper_than_any_model_is_refused_not_raised(engine: Engine) -> None:
+    deep = json.loads('{"v": 1, "device_id": "door-a", "x": ' + "[" * 900 + "]" * 900 + "}")
+    nested = TxEvent(
+        seq=1, event_id=str(uuid.uuid4()), kind="checkin", occurred_at="2026-11-28T18:00:00Z", payload=deep
+    )
+    good = samples.checkin("door-a")
+    result = send(engine, "door-a", nested, tx(good))
+    assert reasons(result) == ["malformed:payload"] and result.acked == [good.event_id]
