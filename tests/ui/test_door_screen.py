@@ -65,7 +65,7 @@ def test_camera_preview_and_scans_from_the_simulated_camera(kivy_env: dict[str, 
     assert seen["frames_shown"] > 0  # the preview shows camera frames (the rate is measured in bench/bench_ui.py)
     assert seen["second"]["title"] == "Billet inconnu"
     assert seen["wrong_pin"][0] is False and seen["wrong_pin"][1] == "PIN erroné."
-    assert "images" in seen["tech"]["camera"] and "dernier lu" in seen["tech"]["camera"]
+    assert "Images" in seen["tech"]["camera"] and "dernier lu" in seen["tech"]["camera"]
     assert seen["tech"]["printer"] == "Aucune imprimante n'est configurée sur ce kiosque."
     assert seen["tech"]["sync"].startswith("Hors ligne")
     store = open_store(tmp_path / "demo.sqlite")

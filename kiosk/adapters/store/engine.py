@@ -7,6 +7,7 @@ corrupt, read-only, disk full) into `StoreError` with a message a technician can
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,7 +50,7 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     # Autocommit at the driver level: we issue BEGIN ourselves (pysqlite's implicit BEGIN is deferred).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    _enter_wal(cur)
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     # Deleted and updated cells are zeroed, so a scrubbed value (migration 0006) is gone from the file too.
@@ -57,6 +58,21 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
     cur.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
     cur.close()
+
+
+def _enter_wal(cur: sqlite3.Cursor) -> None:
+    # Two processes opening a brand-new file race to switch it to WAL; the loser can get SQLITE_BUSY at once,
+    # without SQLite's busy handler (a lock upgrade it cannot wait for). WAL is persistent, so retrying briefly
+    # is enough: the winner's switch is seen on the next try.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _on_begin(conn: Connection) -> None:
