@@ -281,9 +281,26 @@ def check_database(path: Path) -> tuple[bool, str]:
         return False, f"{path}: {exc}"
     finally:
         connection.close()
-    if rows == ["ok"]:
-        return True, f"{path}: integrity ok"
-    return False, f"{path}: integrity check failed: {'; '.join(rows[:3])}"
+    if rows != ["ok"]:
+        return False, f"{path}: integrity check failed: {'; '.join(rows[:3])}"
+    return check_store_room(path)
+
+
+def check_store_room(path: Path) -> tuple[bool, str]:
+    """The WAL stays small and the space reserve is there (gone = the disk was full at least once)."""
+    from kiosk.adapters.store.engine import JOURNAL_SIZE_LIMIT
+    from kiosk.adapters.store.space import reserve_path
+
+    wal = path.with_name(path.name + "-wal")
+    wal_kb = wal.stat().st_size // 1024 if wal.exists() else 0
+    problems = []
+    if wal_kb * 1024 > 4 * JOURNAL_SIZE_LIMIT:
+        problems.append(f"write-ahead log is {wal_kb} KB: checkpoints are not keeping up (a reader left open?)")
+    if not reserve_path(path).exists():
+        problems.append("the space reserve was used up: the disk was full; free space, then restart the kiosk")
+    if problems:
+        return False, f"{path}: integrity ok, but " + "; ".join(problems)
+    return True, f"{path}: integrity ok, WAL {wal_kb} KB, space reserve in place"
 
 
 # --- the run ---------------------------------------------------------------------------------------------

@@ -74,7 +74,10 @@ def selling_service(
 
 
 def kiosk_status(store: StorePort) -> KioskStatus:
-    return KioskStatus(store, catalogs=SqlCatalogStore(), outbox=SqlOutboxStore(), status=SqlStatusRepository())
+    space = getattr(store, "space", None)  # the SQLite store measures its disk; test doubles need not
+    return KioskStatus(
+        store, catalogs=SqlCatalogStore(), outbox=SqlOutboxStore(), status=SqlStatusRepository(), space=space
+    )
 
 
 def print_journal(default_format: str = "show", default_dpi: int = 203) -> PrintJournal:

@@ -7,10 +7,12 @@ store without the sync schema, the status says "never synced" instead of failing
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kiosk.domain.catalog import Catalog
+from kiosk.domain.store_space import SpaceView
 from kiosk.domain.timeutil import VENUE_TZ
 from kiosk.services.ports import CatalogRepository, OutboxRepository, StatusRepository, StorePort, Tx
 
@@ -51,9 +53,16 @@ class KioskStatus:
     """Read-only views for the door and technician screens; safe to call from any worker thread."""
 
     def __init__(
-        self, store: StorePort, *, catalogs: CatalogRepository, outbox: OutboxRepository, status: StatusRepository
+        self,
+        store: StorePort,
+        *,
+        catalogs: CatalogRepository,
+        outbox: OutboxRepository,
+        status: StatusRepository,
+        space: Callable[[], SpaceView] | None = None,
     ) -> None:
         self._store = store
+        self._space = space
         self._catalogs = catalogs
         self._outbox = outbox
         self._status = status
@@ -68,6 +77,10 @@ class KioskStatus:
                 if self._catalog is None or self._catalog.version != version:
                     self._catalog = self._catalogs.load(conn)
                 return self._catalog
+
+    def space(self) -> SpaceView | None:
+        """Room left for the store (its WAL checkpointed first: screens ask at idle), None if it cannot tell."""
+        return self._space() if self._space is not None else None
 
     def door_counters(self, now: datetime, gate: str | None = None) -> DoorCounters:
         since = _local_midnight(now)

@@ -15,16 +15,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from kiosk.domain.clock import Clock, system_clock
 from kiosk.domain.printer import PrinterSendError, PrinterStatus, PrinterUnreachable
 from kiosk.services.ports import Printer, StorePort
 from kiosk.services.print_journal import REPRINT_EVENT, JobState, PrintJob, PrintJournal
+from kiosk.services.store_retry import PATIENT_BACKOFF, Backoff, BusyMeter, retry_store
 
 # The journal's names are part of this module's interface too (screens and tests import them from here).
 __all__ = ["REPRINT_EVENT", "JobState", "JobUpdate", "PrintJob", "PrintJournal", "PrintWorker", "fault_text"]
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 FAULT_TEXT = {
     "no_answer": "The printer does not answer: check that it is on and on the network",
@@ -80,8 +83,11 @@ class PrintWorker:
         fault_poll: float = 1.0,
         watch_poll: float = 0.05,
         confirm_timeout: float = 20.0,
+        backoff: Backoff = PATIENT_BACKOFF,
     ) -> None:
         self.store = store
+        self.backoff = backoff
+        self.store_busy = BusyMeter()  # writes repeated because the store was locked (technician status)
         self.printer = printer
         self.journal = journal
         self.clock = clock
@@ -129,10 +135,18 @@ class PrintWorker:
                     log.exception("printer fault listener failed")
 
     # --- life cycle -------------------------------------------------------------------------------------------
+    def _write(self, what: str, fn: Callable[[Any], R]) -> R:
+        """One store transaction, tried again while the store is busy (a busy try wrote nothing)."""
+
+        def once() -> R:
+            with self.store.write() as conn:
+                return fn(conn)
+
+        return retry_store(once, backoff=self.backoff, meter=self.store_busy, wait=self._stop.wait, what=what)
+
     def start(self) -> PrintWorker:
-        with self.store.write() as conn:
-            for job_id in self.journal.recover(conn, self.clock()):
-                log.warning("print job %s was being sent when the kiosk stopped: outcome unknown", job_id)
+        for job_id in self._write("print recovery", lambda conn: self.journal.recover(conn, self.clock())):
+            log.warning("print job %s was being sent when the kiosk stopped: outcome unknown", job_id)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="print-worker", daemon=True)
         self._thread.start()
@@ -177,8 +191,10 @@ class PrintWorker:
         if not status.ready:
             self._note(job, JobState.QUEUED, status)
             return "fault"
-        with self.store.write() as conn:  # durable *before* the first byte leaves
-            self.journal.mark(conn, job.job_id, JobState.SENT, self.clock(), attempt=True)
+        # Durable *before* the first byte leaves; still busy after the retries: nothing sent, the job waits its turn.
+        self._write(
+            "print job sent", lambda c: self.journal.mark(c, job.job_id, JobState.SENT, self.clock(), attempt=True)
+        )
         self._emit_job(job, JobState.SENT)
         try:
             after = self.printer.send(zpl)
@@ -217,19 +233,23 @@ class PrintWorker:
         text = _status_text(status)
         if job.last_status == text:
             return
-        with self.store.write() as conn:
-            self.journal.mark(conn, job.job_id, state, self.clock(), status=text)
+        self._write(
+            "print job status", lambda conn: self.journal.mark(conn, job.job_id, state, self.clock(), status=text)
+        )
 
     def _finish(self, job: PrintJob, state: JobState, status: PrinterStatus | None, detail: str) -> None:
-        with self.store.write() as conn:
-            self.journal.mark(
+        # The label has left: its outcome must be recorded, so a busy store is waited out (never re-sent).
+        self._write(
+            "print job outcome",
+            lambda conn: self.journal.mark(
                 conn,
                 job.job_id,
                 state,
                 self.clock(),
                 status=_status_text(status) if status else None,
                 error=detail if state is JobState.UNKNOWN else None,
-            )
+            ),
+        )
         if state is JobState.UNKNOWN:
             log.warning(
                 "print job %s (ticket %s): outcome unknown, not reprinted: %s", job.job_id, job.ticket_id, detail

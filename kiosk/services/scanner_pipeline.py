@@ -3,8 +3,8 @@
 It runs on its own worker thread, so the UI (Kivy thread) only ever calls non-blocking methods: `start`,
 `latest_frame` (for the preview), `status`, `set_gate` and `stop(timeout=0)`. `on_scan` is called on the worker
 thread: the UI must hop to its own thread (Kivy: `Clock.schedule_once`). Nothing a frame or the store does can end
-the loop: a bad frame or a decoder error is counted and reported in `status`, a store error is handed to `on_scan`
-as an error.
+the loop: a bad frame or a decoder error is counted and reported in `status`; a busy store is retried with backoff
+(counted in `status`), and a store error that outlasts the retries is handed to `on_scan` as an error.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from kiosk.domain.frame_tracker import FrameTracker, TrackerRules
 from kiosk.domain.model import Direction
 from kiosk.services.ports import CodeRead, Decoder, Frame, FrameSource, SourceStatusView
 from kiosk.services.scanning import ScanResult
+from kiosk.services.store_retry import DEFAULT_BACKOFF, Backoff, BusyMeter, retry_store
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class PipelineStatus:
     last_error: str
     last_decode_ms: float
     in_view: int  # codes the tracker currently considers in view
+    store_retries: int = 0  # scans tried again because the store was busy
+    store_gave_up: int = 0  # scans still busy after every try (the door was shown the error)
 
 
 class ScannerPipeline:
@@ -61,8 +64,11 @@ class ScannerPipeline:
         direction: Direction = Direction.ENTRY,
         tracker_rules: TrackerRules | None = None,
         clock: Callable[[], float] = time.monotonic,
+        backoff: Backoff = DEFAULT_BACKOFF,
     ) -> None:
         self._source = source
+        self._backoff = backoff
+        self.busy = BusyMeter()
         self._decoder = decoder
         self._scan = scan
         self._on_scan = on_scan
@@ -102,6 +108,7 @@ class ScannerPipeline:
         return self._latest
 
     def status(self) -> PipelineStatus:
+        busy = self.busy.view()
         with self._lock:
             return PipelineStatus(
                 self._source.status(),
@@ -112,6 +119,8 @@ class ScannerPipeline:
                 self._last_error,
                 self._last_ms,
                 self._in_view,
+                busy.retries,
+                busy.gave_up,
             )
 
     def wait_done(self, timeout: float | None = None) -> bool:
@@ -159,7 +168,14 @@ class ScannerPipeline:
 
     def _emit(self, text: str, fmt: str, gate: str, direction: Direction) -> None:
         try:
-            event = ScanEvent(text, fmt, self._scan(text, gate, direction))
+            result = retry_store(
+                lambda: self._scan(text, gate, direction),
+                backoff=self._backoff,
+                meter=self.busy,
+                wait=self._stop.wait,
+                what="camera scan",
+            )
+            event = ScanEvent(text, fmt, result)
         except Exception as exc:  # the store may be locked or full: the door must see it, the loop must go on
             log.exception("scan of a camera code failed")
             event = ScanEvent(text, fmt, None, f"{type(exc).__name__}: {exc}")

@@ -1,5 +1,7 @@
 """Background work for the UI: database, printer and status calls run in a thread pool, results come back on
-the Kivy thread through the Clock, so the UI thread never waits on I/O."""
+the Kivy thread through the Clock, so the UI thread never waits on I/O. A busy store is retried with backoff in the
+worker (counted in `store_busy` for the technician screen); what still fails reaches `failed`, and the pool goes on.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from typing import TypeVar, TypeVarTuple
 
 from kivy.clock import Clock
 
+from kiosk.services.store_retry import DEFAULT_BACKOFF, Backoff, BusyMeter, retry_store
+
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 Args = TypeVarTuple("Args")
@@ -19,7 +23,10 @@ Args = TypeVarTuple("Args")
 class Worker:
     """`submit(fn, *args, done=cb, failed=cb)`: fn runs in a worker; cb(result) / failed(exc) run on the UI thread."""
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 2, backoff: Backoff = DEFAULT_BACKOFF) -> None:
+        # Every task handed in is safe to repeat after a busy error (reads; sales keyed by order id; scans).
+        self._backoff = backoff
+        self.store_busy = BusyMeter()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kiosk-ui-worker")
         self._busy = 0
         self._lock = threading.Lock()
@@ -38,7 +45,10 @@ class Worker:
     ) -> Future[R]:
         with self._lock:
             self._busy += 1
-        future = self._pool.submit(fn, *args)
+        name = getattr(fn, "__qualname__", "background task")
+        future = self._pool.submit(
+            retry_store, lambda: fn(*args), backoff=self._backoff, meter=self.store_busy, what=name
+        )
 
         def finished(f: Future[R]) -> None:
             exc = f.exception()

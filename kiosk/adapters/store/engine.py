@@ -6,6 +6,7 @@ corrupt, read-only, disk full) into `StoreError` with a message a technician can
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -18,7 +19,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from kiosk.adapters.private_files import make_private, make_private_dirs
+from kiosk.adapters.store.space import RESERVE_BYTES, WARN_FREE_BYTES, make_reserve, measure, release_reserve
 from kiosk.domain.errors import KioskError
+from kiosk.domain.store_space import SpaceView
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 # The WAL is checkpointed every ~256 KB and cut back to this size after a checkpoint: with SQLite's defaults it
@@ -41,9 +46,10 @@ class StoreBusy(StoreError):
 
 
 class StoreFull(StoreError):
-    """The disk is full: nothing was written."""
+    """The disk is full: nothing was written. `retry_now`: the reserve was just released, a retry will fit."""
 
     reason = "store_full"
+    retry_now = False
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -99,14 +105,53 @@ def make_engine(path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Eng
 class Store:
     """The open device store: `write()` for a BEGIN IMMEDIATE transaction, `read()` for a deferred one."""
 
-    def __init__(self, engine: Engine, path: Path) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        path: Path,
+        *,
+        reserve_bytes: int = 0,
+        warn_free_bytes: int = WARN_FREE_BYTES,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    ) -> None:
         self.engine = engine
+        self.busy_timeout_ms = busy_timeout_ms
         self.path = path
+        self.reserve_bytes = reserve_bytes
+        self.warn_free_bytes = warn_free_bytes
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with translate_errors(self.path), self.engine.connect() as conn, conn.begin():
-            yield conn
+        try:
+            with translate_errors(self.path), self.engine.connect() as conn, conn.begin():
+                yield conn
+        except StoreFull as exc:
+            if not release_reserve(self.path):
+                raise
+            full = StoreFull(f"{exc}; the space reserve was released, so the next writes fit: free space now")
+            full.retry_now = True
+            raise full from exc
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the store and cut it to zero bytes, if no one is writing now (idle work)."""
+        raw = self.engine.raw_connection()
+        try:
+            driver: Any = raw.driver_connection
+            driver.execute("PRAGMA busy_timeout=0")  # idle work never waits for a writer
+            try:
+                busy, _, _ = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+            return not busy
+        except sqlite3.Error:
+            return False
+        finally:
+            raw.close()
+
+    def space(self) -> SpaceView:
+        """Free space, WAL size and reserve (checkpointing first: this is asked at idle, every few seconds)."""
+        self.checkpoint()
+        return measure(self.path, self.reserve_bytes, self.warn_free_bytes)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -150,7 +195,13 @@ def describe_sqlite_error(path: Path, err: BaseException | None) -> str:
 
 
 def open_store(
-    path: Path | str, *, create: bool = False, migrate: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    path: Path | str,
+    *,
+    create: bool = False,
+    migrate: bool = True,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    reserve_bytes: int = RESERVE_BYTES,
+    warn_free_bytes: int = WARN_FREE_BYTES,
 ) -> Store:
     """Open (and with `create`, make) the store at `path`, migrated to the newest schema."""
     from kiosk.adapters.store.revisions import is_current
@@ -163,7 +214,9 @@ def open_store(
     if str(path) != ":memory:" and (create or path.exists()):
         make_private(path)
     engine = make_engine(path, busy_timeout_ms)
-    store = Store(engine, path)
+    memory = str(path) == ":memory:"
+    reserve = 0 if memory else reserve_bytes
+    store = Store(engine, path, reserve_bytes=reserve, warn_free_bytes=warn_free_bytes, busy_timeout_ms=busy_timeout_ms)
     try:
         with translate_errors(path), engine.connect() as conn:
             conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
@@ -178,4 +231,6 @@ def open_store(
     except sqlite3.DatabaseError as exc:
         engine.dispose()
         raise StoreError(describe_sqlite_error(path, exc)) from exc
+    if not memory:
+        make_reserve(path, reserve_bytes)  # after the schema: a new store on a small disk gets its tables first
     return store

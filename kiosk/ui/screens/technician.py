@@ -14,6 +14,7 @@ from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.domain.store_space import SpaceLevel, SpaceView
 from kiosk.services.kiosk_status import SyncView
 from kiosk.services.ports import PrinterView
 from kiosk.ui import presenters
@@ -48,6 +49,7 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         self._locked_until = 0.0
         self._printer: PrinterView | None = None
         self._sync: SyncView | None = None
+        self._space: SpaceView | None = None
         self._camera_event: Any = None  # Kivy ClockEvent
         self._texture: Any = None  # Kivy Texture
         self._message = ""
@@ -107,16 +109,31 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         if not self.unlocked and not self.safe_mode:
             return
 
-        def work() -> tuple[PrinterView, SyncView | None]:
+        def work() -> tuple[PrinterView, SyncView | None, SpaceView | None]:
             printer = services.printing.printer()
             sync = services.status.sync() if services.status is not None else None
-            return printer, sync
+            space = services.status.space() if services.status is not None else None
+            return printer, sync, space
 
         self.app.worker.submit(work, done=self._status_done)
 
-    def _status_done(self, result: tuple[PrinterView, SyncView | None]) -> None:
-        self._printer, self._sync = result
+    def _status_done(self, result: tuple[PrinterView, SyncView | None, SpaceView | None]) -> None:
+        self._printer, self._sync, self._space = result
         self._relabel()
+
+    def _store_lines(self) -> list[str]:
+        """Disk-space and busy-store warnings, shown under the sync status (issue 11: before the disk is full)."""
+        tr, lang, lines = self.app.tr, self.app.lang, []
+        space = self._space
+        if space is not None and space.level is SpaceLevel.FULL:
+            lines.append(tr("Disk full: the store is using its last reserve ({kb} KB free); free space now", lang))
+        elif space is not None and space.level is SpaceLevel.LOW:
+            lines.append(tr("Disk almost full: {kb} KB left for the store; free space soon", lang))
+        busy = self.app.worker.store_busy.view()
+        if busy.retries:
+            lines.append(tr("Store busy: {retries} retries, {failed} gave up", lang))
+        kb = space.free_bytes // 1024 if space is not None else 0
+        return [line.format(kb=kb, retries=busy.retries, failed=busy.gave_up) for line in lines]
 
     def _relabel(self) -> None:
         tr, lang, services = self.app.tr, self.app.lang, self.app.services
@@ -133,6 +150,7 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
             self.sync_text = tr("{badge}; {pending} waiting to send; {dead} rejected; catalog {version}", lang).format(
                 badge=badge.text, pending=sync.pending, dead=sync.dead_letters, version=sync.catalog_version or "-"
             )
+            self.sync_text = "\n".join([self.sync_text, *self._store_lines()])
         self.device_text = tr("Device {device} · role {role} · gate {gate} · version {version}", lang).format(
             device=services.device_id, role=services.role, gate=services.gate, version=services.version
         )
