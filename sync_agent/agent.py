@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
@@ -55,6 +56,7 @@ class SyncAgent:
         notifier: SystemdNotifier | None = None,
         catalog_sections: Mapping[str, SectionApplier] | None = None,
         commands: Mapping[str, CommandHandler] | None = None,
+        device_key: Ed25519PrivateKey | None = None,
     ) -> None:
         # Writes wait briefly for another writer's lock, then are retried by the guard with backoff.
         self.store = BriefStore(store, settings.store_wait)
@@ -83,6 +85,7 @@ class SyncAgent:
             self.counters,
             clock,
             peer_seq=peer_seq,
+            device_key=device_key,  # signs this door's peer admissions (None: they are not shared)
             last_ack_at=previous.last_ack_at if previous else None,
         )
         self.inbound = InboundHandler(
@@ -94,6 +97,8 @@ class SyncAgent:
             catalog_sections,
             commands,
             on_central_time=self.central_time.saw,
+            on_peer_gap=self.drain.peers.want,
+            on_peer_request=self.drain.peers.serve,
         )
         self.appliers = InboundAppliers(
             self.store, self.topics, self.inbound, self.drain, self.guard, clock, on_central_time=self.central_time.saw

@@ -20,6 +20,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from kiosk.adapters.store.engine import Store
 from kiosk.domain.errors import KioskError
 from sync_agent.agent import AgentSettings, SyncAgent
@@ -55,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="device state directory: central's last time is kept there for the self-test "
         "(default: paths.state_dir of --config; none: not kept)",
+    )
+    p.add_argument(
+        "--device-key",
+        type=Path,
+        help="PEM Ed25519 key that signs this door's peer admissions "
+        "(default: the device identity key in the state directory; none: admissions are not shared)",
     )
     p.add_argument("--batch-size", type=int, default=500, help="events per batch (default 500)")
     p.add_argument("--window", type=int, default=4, help="batches in flight before waiting for acks (default 4)")
@@ -201,6 +209,22 @@ def resolve(args: argparse.Namespace) -> tuple[Path, AgentSettings, Path]:
     return Path(base["db"]), settings, Path(base["central_key"])
 
 
+def device_key(path: Path | None, state_dir: Path | None) -> Ed25519PrivateKey | None:
+    """The key that signs peer admissions: `--device-key`, else the identity made at first boot, else none."""
+    from cryptography.hazmat.primitives import serialization
+
+    from firmware_config.identity import KEY_FILE, identity_dir
+
+    if path is None and state_dir is not None and (identity_dir(state_dir) / KEY_FILE).exists():
+        path = identity_dir(state_dir) / KEY_FILE
+    if path is None:
+        return None  # the agent says so (once) when it has admissions to share
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path}: not an Ed25519 private key")
+    return key
+
+
 def claim_or_refuse(store: Store, settings: AgentSettings, args: argparse.Namespace) -> None:
     """Run only as the store's device: claim an unclaimed store, refuse another device or venue (IdentityError)."""
     from kiosk.adapters.store.identity import checked_owner, claim_store
@@ -240,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         db, settings, key_file = resolve(args)
         verifier = Verifier(load_public_keys(key_file))
+        key = device_key(args.device_key, settings.state_dir)
         store = open_store(db)
     except (UsageError, StoreError, OSError, ValueError) as exc:
         print(f"kiosk-sync: {exc}", file=sys.stderr)
@@ -259,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
-        SyncAgent(store, settings, verifier).run(stop)
+        SyncAgent(store, settings, verifier, device_key=key).run(stop)
     finally:
         store.close()
     return 0

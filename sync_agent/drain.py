@@ -3,7 +3,7 @@
 At most `window` batches are in flight; a batch not acked within `ack_timeout` is sent again from the oldest
 pending event (central dedupes on event id). Verified acks are queued and written in order; while the store is
 busy they wait (with backoff, see `StoreGuard`) and nothing is lost. New local check-ins are also shared with
-the venue's other doors, and the ticket-list resync requests of the appliers go out from here.
+the venue's other doors (`sync_agent.peers`), and the ticket-list resync requests of the appliers go out from here.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from kiosk.adapters.store import sync_repository as repo
 from kiosk.adapters.store.engine import Store
 from kiosk.domain.clock import Clock
@@ -22,13 +24,14 @@ from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 from sync_agent.guard import StoreGuard
 from sync_agent.mqtt import Publisher
-from sync_agent.outbound import Batch, new_admissions, next_batch, outbox_top
+from sync_agent.outbound import Batch, next_batch
+from sync_agent.peers import PEER_SEQ, PeerSharing
 from sync_agent.settings import AgentCounters, AgentSettings
 from sync_agent.timers import Deadline, Monotonic
 from sync_agent.topics import DeviceTopics
 
 log = logging.getLogger("kiosk.sync")
-PEER_SEQ = "peer_published_seq"
+__all__ = ["PEER_SEQ", "OutboundDrain"]
 IDLE_POLL = 0.05  # seconds between outbox polls when there is nothing to send
 
 
@@ -52,6 +55,7 @@ class OutboundDrain:
         clock: Clock,
         *,
         peer_seq: int = 0,
+        device_key: Ed25519PrivateKey | None = None,
         last_ack_at: datetime | None = None,
         monotonic: Monotonic = time.monotonic,
     ) -> None:
@@ -62,13 +66,20 @@ class OutboundDrain:
         self._cursor = 0  # highest seq sent since the last reset
         self._idle = Deadline(monotonic)  # nothing new in the outbox: the next look
         self._acks: deque[m.Ack] = deque()  # verified, not written yet (oldest first)
-        self.peer_seq = peer_seq  # outbox seq up to which check-ins were shared with the other doors
-        self._peer_seq_saved = peer_seq
-        self._outbox_top = -1
+        # Check-ins shared with the other doors, signed with the device key (sync_agent.peers).
+        self.peers = PeerSharing(
+            store, self.topics, publisher, guard, device_key, monotonic,
+            peer_seq=peer_seq, cursor_interval=settings.peer_cursor_interval,
+        )  # fmt: skip
         self._resync_wanted: tuple[str, int, int] | None = None
         self._resync_due = Deadline(monotonic)  # requests at most once per resync_interval
         self.last_ack_at = last_ack_at  # survives restarts (read from the status row)
         self.changed = False  # something the status row shows changed since the presence part last looked
+
+    @property
+    def peer_seq(self) -> int:
+        """Outbox seq up to which check-ins were shared with the other doors (the pruner keeps the rest)."""
+        return self.peers.peer_seq
 
     @property
     def in_flight(self) -> int:
@@ -83,6 +94,7 @@ class OutboundDrain:
         self._inflight.clear()
         self._cursor = 0
         self._idle.clear()
+        self.peers.connected()
 
     def want_resync(self, reason: str, snapshot: int, seq: int) -> None:
         self._resync_wanted = (reason, snapshot, seq)
@@ -90,7 +102,6 @@ class OutboundDrain:
     def pump(self, online: bool) -> None:
         """Write waiting acks, then (online) resend on timeout, fill the window, share admissions, ask resync."""
         self.apply_acks()
-        self._save_peer_seq()
         if not online:
             return
         mono = self._mono()
@@ -105,7 +116,7 @@ class OutboundDrain:
                 if not self._send_batch(mono):
                     self._idle.after(IDLE_POLL)  # nothing new: look again shortly, not every turn
                     break
-            self._share_admissions()
+            self.counters.peer_published += self.peers.pump()
         self._send_resync()
 
     def _send_batch(self, mono: float) -> bool:
@@ -155,41 +166,6 @@ class OutboundDrain:
         return True
 
     # ---- peers and resync -----------------------------------------------------------------------------------
-
-    def _share_admissions(self) -> None:
-        """Publish new local check-ins to the venue's other doors (independent of central's acks)."""
-
-        def read() -> tuple[list[m.PeerAdmission], int] | None:
-            with self.store.read() as conn:
-                top = outbox_top(conn)
-                if top == self._outbox_top and top <= self.peer_seq:
-                    return None
-                self._outbox_top = top
-                return new_admissions(conn, self.s.device, self.peer_seq)
-
-        found = self.guard.attempt("peers", read, writes=False)
-        if found is None:
-            return
-        admissions, read_up_to = found
-        if admissions:
-            msg = m.PeerAdmissions(v=1, device_id=self.s.device, admissions=admissions)
-            self.publisher.publish(self.topics.admission, m.dumps(msg), qos=1)
-            self.counters.peer_published += len(admissions)
-        self.peer_seq = read_up_to
-        self._save_peer_seq()
-
-    def _save_peer_seq(self) -> None:
-        if self.peer_seq == self._peer_seq_saved:
-            return
-        value = self.peer_seq
-
-        def write() -> bool:
-            with self.store.write() as conn:
-                repo.set_state(conn, PEER_SEQ, str(value))
-            return True
-
-        if self.guard.attempt("peer_seq", write):
-            self._peer_seq_saved = value
 
     def _send_resync(self) -> None:
         if self._resync_wanted is None or not self._resync_due.due():

@@ -2,8 +2,8 @@
 
 Nothing here raises to the caller: every message ends as an outcome ("applied", "ignored_old", or a rejection
 reason) counted in `sync_inbound_counters`. Central → device messages must carry a valid Ed25519 signature;
-peer admissions are unsigned (the broker ACL lets a device publish only under its own id) and are checked
-against the topic they came on.
+peer admissions must carry the sending door's (its key is listed in the catalog, `sync_agent.peers`) and are
+checked against the topic they came on.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from kiosk.domain.errors import KioskError
 from kiosk.domain.timeutil import parse_instant
 from sync_agent import messages as m
 from sync_agent.documents import catalog_from_doc, ticket_from_doc
+from sync_agent.peers import GapCallback, RequestCallback, apply_device_keys, open_peer_message, record_numbers
 from sync_agent.signing import SignatureError, Verifier
 from sync_agent.status import count_inbound, get_state, set_state
 from sync_agent.topics import DeviceTopics, split_device_topic
@@ -78,8 +79,11 @@ class InboundHandler:
         commands: Mapping[str, CommandHandler] | None = None,
         *,
         on_central_time: Callable[[datetime], None] | None = None,
+        on_peer_gap: GapCallback | None = None,
+        on_peer_request: RequestCallback | None = None,
     ) -> None:
         self.store = store
+        self.on_peer_gap, self.on_peer_request = on_peer_gap, on_peer_request
         self.topics = topics
         self.venue = topics.venue_topics
         self.verifier = verifier
@@ -157,6 +161,10 @@ class InboundHandler:
             return IGNORED_OLD
         catalog = catalog_from_doc(msg.catalog)
         repo.replace_catalog(conn, catalog)
+        try:
+            apply_device_keys(conn, msg.catalog.get("device_keys"))  # the doors' keys: peer admissions' signers
+        except (KeyError, TypeError, ValueError) as exc:
+            raise m.MessageError("schema", f"catalog.device_keys: {exc}"[:160]) from exc
         for name, apply in self.sections.items():  # later catalog parts (promotions, forms…), same transaction
             try:
                 apply(conn, msg.catalog.get(name))
@@ -256,16 +264,28 @@ class InboundHandler:
     # ---- venue peers --------------------------------------------------------------------------------------
 
     def _peer_admission(self, conn: Connection, topic: str, payload: bytes) -> str:
-        msg = m.parse(m.PeerAdmissions, m.loads(payload))
         where = split_device_topic(topic)
         assert where is not None
-        if msg.device_id != where[1] or any(a.device_id != where[1] for a in msg.admissions):
-            raise Rejected("device_mismatch", f"topic {where[1]} carries {msg.device_id}")
-        if msg.device_id == self.topics.device:
+        sender = where[1]
+        if sender == self.topics.device:
             return "own"
+        msg = open_peer_message(conn, sender, payload)  # signed by the sender's key, else rejected and counted
+        if msg.device_id != sender:
+            raise Rejected("device_mismatch", f"topic {sender} carries {msg.device_id}")
+        if isinstance(msg, m.PeerRequest):
+            if msg.source != self.topics.device:
+                return "not_mine"
+            if self.on_peer_request is not None:
+                self.on_peer_request(list(msg.ranges))
+            return "served"
+        if any(a.device_id != sender for a in msg.admissions):
+            raise Rejected("device_mismatch", f"topic {sender} carries another device's admission")
         for adm in msg.admissions:
             m.check_instant(adm.scanned_at)
         new = sum(insert_peer_checkin(conn, adm) for adm in msg.admissions)
+        record_numbers(conn, sender, msg, self.on_peer_gap)
+        if not msg.admissions:
+            return "cursor"
         return APPLIED if new else "duplicate"
 
 

@@ -62,7 +62,9 @@ class TxBatch(_Msg):
 
 
 class PeerAdmission(_Msg):
-    """A movement recorded at one door, shared with the venue's other doors (and re-published by central)."""
+    """A movement recorded at one door, shared with the venue's other doors (and re-published by central).
+
+    Between doors `scan_id` is the peer id (`kiosk.domain.peer_admissions.peer_id`), never the outbox event id."""
 
     v: Literal[1]
     scan_id: EventId
@@ -75,12 +77,35 @@ class PeerAdmission(_Msg):
     scanned_at: Instant
 
 
+class NumberedAdmission(PeerAdmission):
+    """A door's own admission as it publishes it: with its number in that door's peer sequence (1, 2, 3…)."""
+
+    pseq: int = Field(ge=1, le=2**62)
+
+
 class PeerAdmissions(_Msg):
-    """What a door publishes on its own `admission` topic: its new movements, oldest first."""
+    """Signed by the sending door's device key, on its own `admission` topic: admissions and its cursor.
+
+    `top` is the highest peer sequence number the door gave out; with no admissions the message is the door's
+    retained cursor, so a door connecting for the first time learns what to ask for."""
 
     v: Literal[1]
+    type: Literal["peer_admissions"]
     device_id: Id
-    admissions: list[PeerAdmission] = Field(min_length=1, max_length=MAX_BATCH)
+    top: int = Field(ge=0, le=2**62)
+    admissions: list[NumberedAdmission] = Field(default=[], max_length=MAX_BATCH)
+
+
+class PeerRequest(_Msg):
+    """Signed by the asking door, on its own `admission` topic: "door `source`, publish these numbers again"."""
+
+    v: Literal[1]
+    type: Literal["peer_request"]
+    device_id: Id
+    source: Id
+    ranges: list[tuple[Annotated[int, Field(ge=1, le=2**62)], Annotated[int, Field(ge=1, le=2**62)]]] = Field(
+        min_length=1, max_length=32
+    )
 
 
 class DeviceStatus(_Msg):

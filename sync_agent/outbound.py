@@ -17,6 +17,7 @@ from kiosk.adapters.store import outbox_repository as repo
 from kiosk.adapters.store.outbox_repository import outbox_top
 from kiosk.adapters.store.sync_repository import StoreConnection
 from kiosk.domain.events import Checkin
+from kiosk.domain.peer_admissions import peer_id
 from sync_agent import messages as m
 
 __all__ = ["Batch", "new_admissions", "next_batch", "outbox_top"]
@@ -72,7 +73,9 @@ def _stored_payload(text: str) -> Any:
 def new_admissions(
     conn: StoreConnection, device: str, after_seq: int, limit: int = 1000
 ) -> tuple[list[m.PeerAdmission], int]:
-    """Check-ins after `after_seq` as peer admissions, and the seq read up to (the outbox top when all were read)."""
+    """Check-ins after `after_seq` as peer admissions, and the seq read up to (the outbox top when all were read).
+
+    Peers get the peer id, never the event id central dedupes on (a peer could replay it on its own `tx`)."""
     top = outbox_top(conn)
     rows = repo.checkins_after(conn, after_seq, limit)
     admissions = []
@@ -84,7 +87,7 @@ def new_admissions(
         admissions.append(
             m.PeerAdmission(
                 v=1,
-                scan_id=p.scan_id,
+                scan_id=peer_id(p.scan_id),
                 ticket_id=p.ticket_id,
                 performance_id=p.performance_id,
                 movement=p.movement,

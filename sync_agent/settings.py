@@ -22,6 +22,7 @@ class AgentSettings:
     status_heartbeat: float = 15.0  # and one at least this often (updated_at tells the UI the agent is alive)
     status_publish_interval: float = 10.0
     resync_interval: float = 5.0
+    peer_cursor_interval: float = 3.0  # seconds between two retained announcements of this door's peer cursor
     backoff_base: float = 0.2
     backoff_cap: float = 30.0
     outbox_retention: timedelta = DEFAULT_RETENTION  # synced outbox rows older than this are deleted

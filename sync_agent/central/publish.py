@@ -1,4 +1,4 @@
-"""What central publishes to a venue: signed catalog, ticket list snapshots and deltas, revocations, commands.
+"""What central publishes to a venue: signed catalog, ticket lists, revocations, admissions, commands.
 
 Versions live in `central_published`, so a version is never reused even across restarts or instances.
 """
@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
+from kiosk.domain.peer_admissions import peer_id
 from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 from sync_agent.central import tables as ct
@@ -126,6 +127,15 @@ def revocations_message(engine: Engine, signer: Signer, venue: str, revocations:
         body = m.Revocations(v=1, type="revocations", version=version, revocations=docs).model_dump(mode="json")
         _remember(conn, venue, topic, body)
     return topic, _signed(signer, body), True
+
+
+def admissions_message(signer: Signer, venue: str, admissions: list[m.PeerAdmission]) -> Outgoing:
+    """Central's re-publication of stored admissions to the venue's doors, under their peer ids.
+
+    Never the event ids: a door that learnt another door's event id could send it on its own `tx` first."""
+    hidden = [a.model_copy(update={"scan_id": peer_id(a.scan_id)}) for a in admissions]
+    body = m.CentralAdmissions(v=1, type="admissions", admissions=hidden).model_dump(mode="json")
+    return VenueTopics(venue).admissions, _signed(signer, body), False
 
 
 def command_message(

@@ -21,10 +21,10 @@ from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import IngestResult, ingest_batch, mark_ack_sent
-from sync_agent.central.publish import Outgoing, current_snapshot_message, retained_messages
+from sync_agent.central.publish import Outgoing, admissions_message, current_snapshot_message, retained_messages
 from sync_agent.mqtt import BrokerSettings, make_client
 from sync_agent.signing import Signer
-from sync_agent.topics import CENTRAL_RESYNC, CENTRAL_TX, DeviceTopics, VenueTopics, split_device_topic
+from sync_agent.topics import CENTRAL_RESYNC, CENTRAL_TX, DeviceTopics, split_device_topic
 
 log = logging.getLogger("kiosk.central")
 
@@ -119,10 +119,7 @@ class CentralService:
         # Committed: now (and only now) the ack.
         self._send_ack(venue, device, batch.batch_id, result, committed_at)
         if result.new_admissions:
-            body = m.CentralAdmissions(v=1, type="admissions", admissions=result.new_admissions)
-            self.publish(
-                (VenueTopics(venue).admissions, m.dumps(self.signer.envelope(body.model_dump(mode="json"))), False)
-            )
+            self.publish(admissions_message(self.signer, venue, result.new_admissions))
         if result.rejected:
             log.warning("rejected %d events from %s: %s", len(result.rejected), device, result.rejected[0].reason)
 

@@ -29,6 +29,7 @@ from sync_agent.inbound import CommandHandler
 from sync_agent.mqtt import BrokerSettings
 from sync_agent.signing import Signer, Verifier, load_or_create_private_key, write_public_key
 from tests.fixtures.broker import MosquittoBroker
+from tests.sync.door_keys import door_key, door_key_pem, trust_test_doors
 
 VENUE = "lac"
 VENV_BIN = Path(sys.executable).parent
@@ -99,7 +100,11 @@ class AgentThread:
             backoff_cap=1.0,
             **kw,  # type: ignore[arg-type]
         )
-        self.agent = SyncAgent(store, settings, keys.verifier(), clock=clock, notifier=notifier, commands=commands)
+        trust_test_doors(store, if_none=True)  # peer admissions are signed: the doors' keys, as a catalog lists them
+        self.agent = SyncAgent(
+            store, settings, keys.verifier(), clock=clock, notifier=notifier, commands=commands,
+            device_key=door_key(device),
+        )  # fmt: skip
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self.agent.run, args=(self.stop_event,), daemon=True)
         self.thread.start()
@@ -178,10 +183,13 @@ def procs() -> Iterator[list[Proc]]:
 
 
 def sync_cmd(db: Path, broker: MosquittoBroker, device: str, keys: Keys, *extra: str) -> list[str]:
+    key_file = db.parent / f"{device}-key.pem"
+    if not key_file.exists():
+        key_file.write_bytes(door_key_pem(device))
     return [
         str(VENV_BIN / "kiosk-sync"),
         "--db", str(db), "--broker", broker.url, "--venue", VENUE, "--device", device,
-        "--central-key", str(keys.pub_file), *extra,
+        "--central-key", str(keys.pub_file), "--device-key", str(key_file), *extra,
     ]  # fmt: skip
 
 
@@ -226,7 +234,9 @@ def assert_exactly_once(store: Store, engine: Engine) -> None:
 
 
 def open_device_store(path: Path) -> Store:
-    return open_store(path, create=True)
+    store = open_store(path, create=True)
+    trust_test_doors(store)  # the doors' keys, as a catalog would list them (peer admissions are signed)
+    return store
 
 
 def queue_events(

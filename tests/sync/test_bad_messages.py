@@ -26,6 +26,7 @@ from sync_agent.status import inbound_counts
 from sync_agent.topics import DeviceTopics
 from tests.fixtures.clocks import running_clock
 from tests.sync.conftest import VENUE, wait_until
+from tests.sync.door_keys import door_key
 
 pytestmark = pytest.mark.broker
 DEV = DeviceTopics(VENUE, "door-a")
@@ -116,27 +117,34 @@ def test_every_bad_message_is_rejected_counted_and_never_applied(
             (topic, signer.envelope({**body, "type": "other"}), kind, "schema"),
         ]
     peer_topic = DeviceTopics(VENUE, "door-b").admission
+    door_b = Signer(door_key("door-b"))  # the key the catalog lists for door-b (trusted by the agent's store)
     adm = {"v": 1, "scan_id": "s1", "ticket_id": 5, "movement": "entry", "device_id": "door-b", "gate": "main",
-           "scanned_at": "2026-11-28T18:00:00Z"}  # fmt: skip
+           "scanned_at": "2026-11-28T18:00:00Z", "pseq": 1}  # fmt: skip
+    peer = {"v": 1, "type": "peer_admissions", "device_id": "door-b", "top": 1, "admissions": [adm]}
+    forged = {**door_b.envelope(peer), "body": {**peer, "admissions": [{**adm, "ticket_id": 6}]}}
     bad += [
         (peer_topic, b"[1,2", "peer_admission", "malformed_json"),
-        (peer_topic, {"v": 3, "device_id": "door-b", "admissions": [adm]}, "peer_admission", "unsupported_version"),
-        (peer_topic, {"v": 1, "device_id": "door-c", "admissions": [adm]}, "peer_admission", "device_mismatch"),
+        (peer_topic, peer, "peer_admission", "unsigned"),
+        (peer_topic, Signer(door_key("door-c")).envelope(peer), "peer_admission", "unknown_key"),
+        (peer_topic, forged, "peer_admission", "bad_signature"),
+        (
+            DeviceTopics(VENUE, "door-x").admission,
+            Signer(door_key("door-x")).envelope(peer),
+            "peer_admission",
+            "unknown_device",
+        ),
+        (peer_topic, door_b.envelope({**peer, "v": 3}), "peer_admission", "unsupported_version"),
+        (peer_topic, door_b.envelope({**peer, "device_id": "door-c"}), "peer_admission", "device_mismatch"),
         (
             peer_topic,
-            {"v": 1, "device_id": "door-b", "admissions": [{**adm, "device_id": "door-c"}]},
+            door_b.envelope({**peer, "admissions": [{**adm, "device_id": "door-c"}]}),
             "peer_admission",
             "device_mismatch",
         ),
+        (peer_topic, door_b.envelope({**peer, "admissions": [{**adm, "ticket_id": "x"}]}), "peer_admission", "schema"),
         (
             peer_topic,
-            {"v": 1, "device_id": "door-b", "admissions": [{**adm, "ticket_id": "x"}]},
-            "peer_admission",
-            "schema",
-        ),
-        (
-            peer_topic,
-            {"v": 1, "device_id": "door-b", "admissions": [{**adm, "scanned_at": "yesterday-ish"}]},
+            door_b.envelope({**peer, "admissions": [{**adm, "scanned_at": "yesterday-ish"}]}),
             "peer_admission",
             "schema",
         ),

@@ -15,6 +15,7 @@ from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import open_store
 from kiosk.compose_services import scanning_service
 from kiosk.demo.venue import build_demo_venue, install_demo_venue
+from kiosk.domain.peer_admissions import peer_id
 from sync_agent.broker.bridge import bridge_config
 from sync_agent.central.ingest import open_central_db
 from tests.conftest import DEMO_NOW
@@ -55,7 +56,10 @@ def test_events_cross_the_bridge_and_doors_keep_talking_when_it_is_down(
 
     def learned() -> bool:
         with store_b.read() as conn:
-            return conn.execute(select(t.checkins).where(t.checkins.c.scan_id == first.scan_id)).first() is not None
+            return (
+                conn.execute(select(t.checkins).where(t.checkins.c.scan_id == peer_id(first.scan_id))).first()
+                is not None
+            )
 
     wait_until(learned, timeout=2.0, what="door B to learn A's admission on the venue broker")
     time.sleep(2.0)

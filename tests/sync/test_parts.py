@@ -28,9 +28,11 @@ from sync_agent.mqtt import BrokerSettings
 from sync_agent.presence import Presence
 from sync_agent.prune import Pruner
 from sync_agent.settings import AgentCounters, AgentSettings
+from sync_agent.signing import Signer
 from sync_agent.status import inbound_counts
 from sync_agent.topics import DeviceTopics
 from tests.sync.conftest import RecordingNotifier, open_device_store, pending, queue_events
+from tests.sync.door_keys import door_key, trust_test_doors
 
 NOW = datetime(2027, 3, 28, 1, 30, tzinfo=UTC)  # the night Zurich's clocks jump: nothing here cares
 
@@ -71,6 +73,7 @@ def write_lock(store: Store) -> Iterator[None]:
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[BriefStore]:
     base = open_device_store(tmp_path / "door.sqlite")
+    trust_test_doors(base)
     yield BriefStore(base, 0.05)
     base.close()
 
@@ -82,7 +85,9 @@ def parts(store: Store, mono: Mono) -> tuple[StoreGuard, FakePublisher, Outbound
     clock = SteppingClock(NOW)
     guard = StoreGuard(clock, base=0.1, cap=1.0, monotonic=mono)
     pub = FakePublisher()
-    drain = OutboundDrain(store, SETTINGS, pub, guard, AgentCounters(), clock, monotonic=mono)
+    drain = OutboundDrain(
+        store, SETTINGS, pub, guard, AgentCounters(), clock, monotonic=mono, device_key=door_key("door-a")
+    )
     return guard, pub, drain, clock
 
 
@@ -108,7 +113,7 @@ def test_drain_fills_the_window_resends_on_timeout_and_marks_acked_events(store:
     drain.pump(online=True)
     again = pub.on("/tx")[3:]
     assert again[0]["events"][0]["seq"] == 101 and drain.counters.resends == 1
-    assert len(pub.on("/admission")[0]["admissions"]) > 0  # check-ins shared with the other doors
+    assert len(pub.on("/admission")[0]["body"]["admissions"]) > 0  # check-ins shared (signed) with the other doors
     with store.read() as conn:
         assert int(get_state(conn, "peer_published_seq")) == 250
 
@@ -213,8 +218,10 @@ def test_guard_shares_one_backoff_between_writes_but_lets_reads_through() -> Non
 
 def peer_message(scan_id: str, ticket_id: int) -> bytes:
     adm = {"v": 1, "scan_id": scan_id, "ticket_id": ticket_id, "performance_id": 12, "movement": "entry",
-           "device_id": "door-b", "gate": "main", "list_id": 1, "scanned_at": "2027-03-28T01:00:00Z"}  # fmt: skip
-    return json.dumps({"v": 1, "device_id": "door-b", "admissions": [adm]}).encode()
+           "device_id": "door-b", "gate": "main", "list_id": 1, "scanned_at": "2027-03-28T01:00:00Z",
+           "pseq": ticket_id}  # fmt: skip
+    body = {"v": 1, "type": "peer_admissions", "device_id": "door-b", "top": ticket_id, "admissions": [adm]}
+    return json.dumps(Signer(door_key("door-b")).envelope(body)).encode()
 
 
 def test_inbound_messages_wait_for_a_busy_store_in_arrival_order(store: BriefStore, keys) -> None:  # type: ignore[no-untyped-def]

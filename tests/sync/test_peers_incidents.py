@@ -20,6 +20,7 @@ from kiosk.adapters.store.repositories import SqlTicketStore
 from kiosk.compose_services import scanning_service
 from kiosk.demo.venue import FESTIVAL, PERF_TODAY, T_FULL, DemoVenue, build_demo_venue, install_demo_venue
 from kiosk.domain.model import TicketRecord
+from kiosk.domain.peer_admissions import peer_id
 from kiosk.services.scanning import ScanningService
 from sync_agent.status import inbound_counts
 from tests.conftest import DEMO_NOW
@@ -78,11 +79,13 @@ def test_door_b_reads_already_used_within_a_second_with_central_down(
 
     def learned() -> bool:
         with store_b.read() as conn:
-            row = conn.execute(select(t.checkins).where(t.checkins.c.scan_id == first.scan_id)).first()
+            row = conn.execute(select(t.checkins).where(t.checkins.c.scan_id == peer_id(first.scan_id))).first()
         return row is not None and row.source == "peer" and row.device_id == "door-a"
 
     wait_until(learned, timeout=1.0, what="door B to learn door A's admission")
     assert time.monotonic() - t0 < 1.0
+    with store_b.read() as conn:  # B never learnt A's event id (it could replay it on its own tx)
+        assert conn.execute(select(t.checkins).where(t.checkins.c.scan_id == first.scan_id)).first() is None
     second = scanner(store_b, "door-b").scan(code, "main")
     assert second.verdict.code.value == "already_used"
     assert second.verdict.first_use is not None and second.verdict.first_use.device_id == "door-a"

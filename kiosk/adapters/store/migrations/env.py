@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import kiosk.adapters.store.identity_tables  # the store's owner on the shared metadata
+import kiosk.adapters.store.peer_tables  # peer admissions (keys, log, received numbers) on the shared metadata
 import kiosk.adapters.store.print_tables  # print journal on the shared metadata
 import kiosk.adapters.store.sales_tables  # noqa: F401  (sales tables on the shared metadata)
 from kiosk.adapters.store import sync_tables as _sync_tables  # noqa: F401  (sync agent tables on the metadata)
