@@ -28,12 +28,14 @@ from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import open_store
 from kiosk.compose_services import scanning_service
 from kiosk.demo.venue import build_demo_venue, install_demo_venue
+from kiosk.domain.peer_admissions import peer_id
 from sync_agent.agent import AgentSettings, SyncAgent
 from sync_agent.mqtt import BrokerSettings, session_properties
 from sync_agent.signing import Signer, Verifier, load_or_create_private_key
 from tests.conftest import DEMO_NOW as DEMO_NOW_FOR_BENCH
 from tests.fixtures.broker import MosquittoBroker, mosquitto_binary
 from tests.sync.conftest import pending, queue_events
+from tests.sync.door_keys import door_key, trust_test_doors
 
 
 def raw_publish_rate(broker: MosquittoBroker, n: int, size: int) -> float:
@@ -116,7 +118,9 @@ def peer_latency(broker: MosquittoBroker, pub: Verifier, work: Path, count: int)
     store_a, store_b = open_store(db_a), open_store(db_b)
     agents, stop = [], threading.Event()
     for dev, store in (("peer-a", store_a), ("peer-b", store_b)):
-        agent = SyncAgent(store, AgentSettings("lac", dev, BrokerSettings(broker.host, broker.port)), pub)
+        trust_test_doors(store, ("peer-a", "peer-b"))  # peer admissions are signed by the door's key
+        settings = AgentSettings("lac", dev, BrokerSettings(broker.host, broker.port))
+        agent = SyncAgent(store, settings, pub, device_key=door_key(dev))
         agents.append(threading.Thread(target=agent.run, args=(stop,)))
         agents[-1].start()
     time.sleep(1.0)
@@ -129,7 +133,8 @@ def peer_latency(broker: MosquittoBroker, pub: Verifier, work: Path, count: int)
         t0 = time.perf_counter()
         while True:
             with store_b.read() as conn:
-                row = conn.execute(select(t.checkins.c.scan_id).where(t.checkins.c.scan_id == result.scan_id)).first()
+                q = select(t.checkins.c.scan_id).where(t.checkins.c.scan_id == peer_id(result.scan_id))
+                row = conn.execute(q).first()
             if row is not None:
                 break
             if time.perf_counter() - t0 > 5:

@@ -7,6 +7,7 @@ Agents run as `kiosk-sync` processes (real kill -9), central as `kiosk-central`,
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -14,6 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from kiosk.adapters.store import tables as t
@@ -21,9 +25,14 @@ from kiosk.adapters.store.engine import Store
 from kiosk.domain.outbox import EventKind
 from kiosk.domain.peer_admissions import peer_id
 from sync_agent.central.ingest import open_central_db
+from sync_agent.signing import Signer
+from sync_agent.status import inbound_counts
+from sync_agent.topics import DeviceTopics
 from tests.fixtures.broker import MosquittoBroker
-from tests.sync.conftest import Keys, Proc, central_cmd, central_ids, open_device_store, queue_events, sync_cmd
+from tests.sync.conftest import VENUE, Keys, Proc, central_cmd, central_ids, open_device_store, queue_events, sync_cmd
 from tests.sync.door_keys import trust_test_doors
+
+FORGERY_REASONS = ("unsigned", "unknown_key", "unknown_device", "bad_signature")
 
 
 @dataclass
@@ -35,6 +44,9 @@ class DrillReport:
     duplicated: int = 0  # events central holds more than once
     missing: dict[str, int] = field(default_factory=dict)  # per door: other doors' admissions it does not hold
     seconds_to_converge: float = 0.0
+    forgeries_sent: int = 0
+    forgeries_rejected: int = 0  # counted by the doors (unsigned, unknown key or device, bad signature)
+    forgeries_accepted: int = 0  # forged admissions a door holds (must be 0)
 
     def lines(self) -> list[str]:
         kills = ", ".join(f"{k} {n}" for k, n in sorted(self.kills.items()))
@@ -44,6 +56,7 @@ class DrillReport:
             f"events: {self.events} written, {self.central_events} at central; lost {self.lost}, "
             f"duplicated {self.duplicated}",
             f"missing peer admissions per door: {missing}",
+            f"forged peer admissions: {self.forgeries_sent} sent, {self.forgeries_rejected} rejections counted",
             f"converged {self.seconds_to_converge:.1f} s after the last kill",
         ]
 
@@ -119,6 +132,7 @@ class PeerDrill:
             if late_door and self.agents[late_door] is None and time.monotonic() >= half:
                 self.start_agent(late_door)
             time.sleep(self.rng.uniform(0.5, 2.0))  # the drill's pace, not a synchronisation
+            self._forge()
             self._one_kill(late_door if time.monotonic() < half else None)
         self._stop.set()
         for w in writers:
@@ -142,6 +156,41 @@ class PeerDrill:
         self.kill_agent(door)
         time.sleep(self.rng.uniform(0.05, 0.8))
         self.start_agent(door)
+
+    def _forge(self) -> None:
+        """An intruder on the venue LAN publishes an admission under a door's topic: unsigned or self-signed."""
+        if not self.broker.running:
+            return
+        victim = self.rng.choice(self.doors)
+        body = {"v": 1, "type": "peer_admissions", "device_id": victim, "top": 1,
+                "admissions": [{"v": 1, "scan_id": f"forged-{self.report.forgeries_sent}", "ticket_id": 1_000_000,
+                                "movement": "entry", "device_id": victim, "gate": "main",
+                                "scanned_at": "2026-11-28T18:00:00Z", "pseq": 1}]}  # fmt: skip
+        payload = body if self.rng.random() < 0.5 else Signer(Ed25519PrivateKey.generate()).envelope(body)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="intruder", protocol=mqtt.MQTTv5)
+        try:
+            client.connect(self.broker.host, self.broker.port)
+            client.loop_start()
+            client.publish(DeviceTopics(VENUE, victim).admission, json.dumps(payload).encode(), qos=1).wait_for_publish(
+                2
+            )
+            self.report.forgeries_sent += 1
+        except (OSError, RuntimeError, ValueError):
+            pass  # the broker went down meanwhile: no forgery this round
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
+    def rejections(self) -> tuple[int, int]:
+        """(forgeries rejected, forged admissions held) over all doors."""
+        rejected = accepted = 0
+        for store in self.stores.values():
+            with store.read() as conn:
+                counts = inbound_counts(conn)
+                q = select(t.checkins.c.scan_id).where(t.checkins.c.scan_id.like("forged-%"))
+                accepted += len(conn.execute(q).all())
+            rejected += sum(counts.get(("peer_admission", r), 0) for r in FORGERY_REASONS)
+        return rejected, accepted
 
     # ---- figures ----------------------------------------------------------------------------------------------
 
@@ -183,5 +232,6 @@ class PeerDrill:
         self.report.lost = len(events - set(at_central))
         self.report.duplicated = len(at_central) - len(set(at_central))
         self.report.missing = self.missing()
+        self.report.forgeries_rejected, self.report.forgeries_accepted = self.rejections()
         engine.dispose()
         return self.report

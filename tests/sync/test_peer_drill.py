@@ -25,3 +25,6 @@ def test_random_kills_leave_no_admission_missing_at_any_door(mosquitto, keys, tm
     assert report.events > 300
     assert report.missing == {"door-a": 0, "door-b": 0, "door-c": 0}, report.lines()
     assert report.lost == 0 and report.duplicated == 0, report.lines()
+    # Every forgery that reached the broker while a door was subscribed is counted; none became an admission.
+    assert report.forgeries_sent > 0 and report.forgeries_rejected > 0, report.lines()
+    assert report.forgeries_accepted == 0, report.lines()
