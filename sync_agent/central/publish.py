@@ -62,10 +62,22 @@ def catalog_message(engine: Engine, signer: Signer, venue: str, catalog_doc: dic
     catalog_from_doc(catalog_doc)  # refuse to publish a catalog devices would reject
     topic = VenueTopics(venue).catalog
     with engine.begin() as conn:
+        listed = device_keys(conn, venue)
+        if listed and "device_keys" not in catalog_doc:  # the doors' keys from the registry: peers check with them
+            catalog_doc = {**catalog_doc, "device_keys": listed}
         version, _ = _bump(conn, venue, "catalog", new_version=True)
         body = m.CatalogMessage(v=1, type="catalog", version=version, catalog=catalog_doc).model_dump(mode="json")
         _remember(conn, venue, topic, body)
     return topic, _signed(signer, body), True
+
+
+def device_keys(conn: Connection, venue: str) -> list[dict[str, str]]:
+    """The venue's registered devices that have a public key (`kiosk-central devices add --public-key`)."""
+    d = ct.devices.c
+    rows = conn.execute(
+        select(d.device_id, d.public_key).where(d.venue == venue, d.public_key.is_not(None)).order_by(d.device_id)
+    )
+    return [{"device_id": r.device_id, "public_key": r.public_key} for r in rows]
 
 
 def tickets_snapshot_message(engine: Engine, signer: Signer, venue: str, tickets: list[dict[str, Any]]) -> Outgoing:

@@ -168,3 +168,26 @@ def test_publish_errors_are_clear_and_change_nothing(mosquitto, keys, tmp_path: 
 
     with open_central_db(central_db).connect() as conn:
         assert conn.execute(sel(ct.published.c.version)).scalar_one() == 1
+
+
+def test_the_catalog_lists_the_registered_doors_keys(
+    demo_venue: tuple[Store, DemoVenue], mosquitto, keys, start_central, start_agent, tmp_path: Path
+) -> None:
+    from kiosk.adapters.store import peer_tables as pt
+    from tests.sync.door_keys import door_public_hex
+
+    store, venue = demo_venue
+    central_db = str(tmp_path / "central.sqlite")
+    start_central(central_db, mosquitto, keys)
+    for door in ("door-a", "door-b"):
+        central("devices", "add", "--db", central_db, "--device", door, "--venue", VENUE, "--role", "door",
+                "--public-key", door_public_hex(door))  # fmt: skip
+    agent = start_agent(store, mosquitto, "door-a", keys)
+    wait_until(lambda: agent.agent.online, what="agent online")
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog_to_doc(venue.catalog)))
+    common = ["--db", central_db, "--broker", mosquitto.url, "--key", str(keys.key_file), "--venue", VENUE]
+    central("publish-catalog", *common, str(tmp_path / "catalog.json"))
+    wait_until(lambda: counted(store, "catalog", "applied") == 1, what="the catalog applied")
+    with store.read() as conn:
+        held = {r.device_id: r.public_key for r in conn.execute(select(pt.peer_keys))}
+    assert held == {"door-a": door_public_hex("door-a"), "door-b": door_public_hex("door-b")}
