@@ -7,6 +7,7 @@ only central can check: that the event is the sending device's and within what i
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 
 from pydantic_core import PydanticSerializationError, to_json
@@ -67,3 +68,9 @@ def check_sale_amounts(sale: Sale) -> None:
     )
     if not consistent:
         raise EventRejected("the sale's figures do not add up", reason="inconsistent:payment")
+    # One ticket per unit sold, of its line's tariff (the selling service makes them so).
+    sold = Counter[int]()
+    for line in sale.lines:
+        sold[line.tariff_id] += line.quantity
+    if sale.tickets and Counter(t.tariff_id for t in sale.tickets) != +sold:
+        raise EventRejected("the tickets do not match the lines", reason="inconsistent:tickets")

@@ -97,6 +97,9 @@ def test_a_sales_devices_negative_absurd_or_inconsistent_sale_is_refused(
     assert reasons(send(engine, "till-1", tx(sale, payment={**sale.payload["payment"], **change}))) == [reason]
     lines = [{**sale.payload["lines"][0], "unit_price": "-22.50"}]
     assert reasons(send(engine, "till-1", tx(samples.sale("till-1"), lines=lines))) == ["malformed:lines"]
+    one_ticket = samples.sale("till-1")
+    extra = tx(one_ticket, tickets=one_ticket.payload["tickets"][:1])  # two sold, one ticket
+    assert reasons(send(engine, "till-1", extra)) == ["inconsistent:tickets"]
     assert stored(engine) == 0
 
 
