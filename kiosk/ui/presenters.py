@@ -131,6 +131,18 @@ def verdict_view(verdict: Verdict, tr: Tr, lang: str, catalog: Catalog | None = 
     return VerdictView(kind, shape, colour, sound, title, detail, tariff, icon, VERDICT_SECONDS[kind])
 
 
+def store_error_view(error: str, tr: Tr, lang: str) -> VerdictView:
+    """A scan the store could not record (disk full, locked past every retry): said, never silent."""
+    full = "full" in error.lower()  # StoreFull / "the disk is full"
+    detail = (
+        N_("The disk is full: nothing was recorded. Call the technician.")
+        if full
+        else N_("The store is busy or unavailable: nothing was recorded. Scan again.")
+    )
+    shape, colour, sound = _LOOK["warn"]
+    return VerdictView("warn", shape, colour, sound, tr(N_("Not recorded"), lang), tr(detail, lang), seconds=3.0)
+
+
 def _detail(verdict: Verdict, tr: Tr, lang: str, catalog: Catalog | None) -> str:
     first = verdict.first_use
     if verdict.code is VerdictCode.ALREADY_USED and first is not None:

@@ -115,6 +115,7 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
             Clock.schedule_once(lambda _dt: self.show_result(result), 0)
         else:
             log.error("camera scan failed: %s", event.error)
+            Clock.schedule_once(lambda _dt: self.show_store_error(event.error or ""), 0)
 
     def _update_preview(self, _dt: float) -> None:
         camera = self.app.camera
@@ -141,10 +142,23 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
             return None
         try:
             result: ScanResult = scanning.scan(text, self.gate, Direction(self.direction))
-        except Exception:
+        except Exception as exc:
             log.exception("scan failed")
+            error = f"{type(exc).__name__}: {exc}"  # `exc` is gone once the except block ends
+            Clock.schedule_once(lambda _dt: self.show_store_error(error), 0)
             return None
         return result
+
+    def show_store_error(self, error: str) -> None:
+        """The scan was not recorded (store full or busy past its retries): a warning, never silence."""
+        view = presenters.store_error_view(error, self.app.tr, self.app.lang)
+        self.v_kind, self.v_shape, self.v_colour = view.kind, view.shape, view.colour
+        self.v_title, self.v_detail, self.v_tariff = view.title, view.detail, ""
+        self.verdict_visible = True
+        self.app.sounds.play(view.sound)
+        if self._hide_event is not None:
+            self._hide_event.cancel()
+        self._hide_event = Clock.schedule_once(lambda _dt: self.hide_verdict(), view.seconds)
 
     def submit_code(self, text: str) -> None:
         """A code from the keypad or the USB scanner: scan it in a worker, show the verdict when done."""
