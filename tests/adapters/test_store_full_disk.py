@@ -63,9 +63,9 @@ def test_a_full_small_disk_is_warned_about_first_and_loses_nothing_shown_as_done
             raise
 
     for i in range(10_000):
-        space = status.space()
-        assert space is not None
-        if warned_at is None and space.level is not SpaceLevel.OK:
+        # Asked as a screen would, now and then: the WAL bound below holds without its idle checkpoint.
+        space = status.space() if i % 25 == 0 else None
+        if space is not None and warned_at is None and space.level is not SpaceLevel.OK:
             warned_at = i
             assert not fulls, "the first warning came after a write had already failed"
         try:
