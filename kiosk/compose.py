@@ -71,7 +71,11 @@ def pipeline_camera(open_source: Callable[[], Any]) -> CameraFactory:
         from kiosk.services.scanner_pipeline import ScannerPipeline
         from kiosk.ui.camera_feed import CameraFeed
 
-        return CameraFeed(lambda: ScannerPipeline(open_source(), camera_decoder(), scanning.scan, on_scan, gate=gate))
+        return CameraFeed(
+            lambda: ScannerPipeline(
+                open_source(), camera_decoder(), scanning.scan, on_scan, gate=gate, scan_symbology=scanning.scan
+            )
+        )
 
     return make
 

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 # A camera that is stalled or unavailable comes back by itself; these states do not.
 _FINAL = ("ended", "stopped", "failed")  # kiosk.adapters.camera.SourceState values
 ScanFn = Callable[[str, str, Direction], ScanResult]
+# The same with the decoder's symbology ("qr_code"…), which a refused scan keeps in its trace.
+SymbologyScanFn = Callable[[str, str, Direction, str], ScanResult]
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,10 @@ class ScannerPipeline:
         tracker_rules: TrackerRules | None = None,
         clock: Callable[[], float] = time.monotonic,
         backoff: Backoff = DEFAULT_BACKOFF,
+        scan_symbology: SymbologyScanFn | None = None,
     ) -> None:
         self._source = source
+        self._scan_symbology = scan_symbology  # used instead of `scan` when given
         self._backoff = backoff
         self.busy = BusyMeter()
         self._decoder = decoder
@@ -168,8 +172,11 @@ class ScannerPipeline:
 
     def _emit(self, text: str, fmt: str, gate: str, direction: Direction) -> None:
         try:
+            with_format = self._scan_symbology
             result = retry_store(
-                lambda: self._scan(text, gate, direction),
+                (lambda: with_format(text, gate, direction, fmt))
+                if with_format is not None
+                else (lambda: self._scan(text, gate, direction)),
                 backoff=self._backoff,
                 meter=self.busy,
                 wait=self._stop.wait,

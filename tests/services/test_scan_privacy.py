@@ -114,3 +114,27 @@ def test_old_rows_and_events_lose_their_text_in_the_migration(tmp_path: Path) ->
         assert conn.execute("select text_prefix, text_length from failed_scans").fetchall() == [("", None)]
         for (payload,) in conn.execute("select payload from outbox union all select payload from dead_letters"):
             assert json.loads(payload) == {**old, "text_prefix": ""}
+
+
+def test_the_camera_pipeline_gives_the_decoders_symbology_to_the_trace(
+    demo_venue: tuple[Store, DemoVenue], db_path: Path, frozen_now: datetime
+) -> None:
+    import numpy as np
+
+    from kiosk.adapters.camera import FakeFrameSource
+    from kiosk.adapters.decoder import FakeDecoder
+    from kiosk.services.scanner_pipeline import ScanEvent, ScannerPipeline
+
+    service = scanning_service(demo_venue[0], "door-a", clock=lambda: frozen_now)
+    events: list[ScanEvent] = []
+    source = FakeFrameSource([np.zeros((16, 16), np.uint8)])
+    decoder = FakeDecoder([[VCARD]], fmt="qr_code")
+    pipeline = ScannerPipeline(source, decoder, service.scan, events.append, scan_symbology=service.scan)
+    pipeline.start()
+    try:
+        assert pipeline.wait_done(10)
+    finally:
+        pipeline.stop()
+    assert [e.error for e in events] == [None]
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("select symbology, text_prefix from failed_scans").fetchall() == [("qr_code", "")]
