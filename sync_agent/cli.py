@@ -96,12 +96,13 @@ def show_status(db: Path, state_dir: Path | None = None) -> int:
     from kiosk.adapters.store.identity import read_identity
     from kiosk.domain.clock import system_clock
     from kiosk.domain.timeutil import iso
-    from sync_agent.status import inbound_counts, read_status
+    from sync_agent.status import inbound_counts, outbox_queue, read_status
 
     store = open_store(db)
     try:
         with store.read() as conn:
             status = read_status(conn)
+            queue = outbox_queue(conn)
             counts = inbound_counts(conn)
             dead = list_dead_letters(conn, limit=20)
             identity = read_identity(conn)
@@ -112,7 +113,16 @@ def show_status(db: Path, state_dir: Path | None = None) -> int:
     out["identity"] = (
         {"device_id": identity.device_id, "venue_id": identity.venue_id, "role": identity.role} if identity else None
     )
-    if status is not None:
+    # Read live from the outbox: shown even when the agent never ran (no status row) or its row is old.
+    out["queue"] = {
+        "pending": queue.pending,
+        "oldest_pending_at": iso(queue.oldest_pending_at) if queue.oldest_pending_at else None,
+        "oldest_pending_age_s": queue.oldest_pending_age_s(now),
+        "dead_letters": queue.dead_letters,
+    }
+    if status is None:
+        out["note"] = "the agent has not written a status yet on this store (not started, or not connected yet)"
+    else:
         out["status"] = {
             "online": status.online,
             "pending": status.pending,

@@ -208,7 +208,11 @@ def open_store(
 
     path = Path(path)
     if not create and not path.exists():
-        raise StoreError(f"{path}: no database here; create one with `kiosk demo-data --db {path}`")
+        # Never advise `kiosk demo-data` here: on a venue's device it would make a demo store under the real path.
+        raise StoreError(
+            f"{path}: no database here; check the path (--db, or paths.database in the config): a device's store "
+            "is made at its first boot (docs/operations.md, section 1)"
+        )
     if create:
         make_private_dirs(path.parent)
     if str(path) != ":memory:" and (create or path.exists()):
