@@ -178,10 +178,18 @@ def _incidents(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
+    from sync_agent.central.busy import is_db_busy
     from sync_agent.central.ingest import open_central_db, stats
 
-    with open_central_db(args.db).connect() as conn:
-        data = stats(conn)
+    try:
+        with open_central_db(args.db).connect() as conn:
+            data = stats(conn)
+    except Exception as exc:
+        if not is_db_busy(exc):
+            raise
+        # Central itself holds and retries batches meanwhile (its STATUS line says since when).
+        print(f"kiosk-central: database busy (another process holds its write lock): {exc}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
@@ -196,6 +204,11 @@ def _stats(args: argparse.Namespace) -> int:
             print(f"  event id conflicts (kiosk-central incidents): {data['conflicts']}")
         for dev, skew in sorted(data["clock_off"].items()):
             print(f"  CLOCK OFF {dev}: {skew:+.0f} s against central")
+        for instance, b in sorted(data["database_busy"].items()):
+            print(
+                f"  database busy ({instance}): {b['episodes']} episodes, last since {b['last_since']} for "
+                f"{b['last_s']:.0f} s; {b['retries']} retries, {b['let_go']} batches let go (resent by devices)"
+            )
     return 0
 
 

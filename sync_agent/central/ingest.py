@@ -359,4 +359,21 @@ def stats(conn: Connection) -> dict[str, Any]:
         "rejected": dict(reasons),
         "conflicts": int(conn.execute(select(func.count()).select_from(ct.conflicts)).scalar_one()),
         "clock_off": clock_off(conn),  # devices whose clock was off by more than 5 minutes at their last batch
+        "database_busy": _busy_episodes(conn),
+    }
+
+
+def _busy_episodes(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Per central instance: the database busy episodes it sat out holding batches (written as each ended)."""
+    h = ct.health.c
+    rows = conn.execute(select(ct.health).where(h.busy_episodes > 0).order_by(h.instance))
+    return {
+        r.instance: {
+            "episodes": int(r.busy_episodes),
+            "retries": int(r.busy_retries),
+            "let_go": int(r.busy_let_go),
+            "last_since": r.last_busy_since,
+            "last_s": float(r.last_busy_s or 0.0),
+        }
+        for r in rows
     }

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0002_device_trust"  # the newest revision; test_central_migrations checks it against the scripts
+HEAD = "0003_central_health"  # the newest revision; test_central_migrations checks it against the scripts
 _LOCK = zlib.crc32(b"kiosk-central migrations")
 
 

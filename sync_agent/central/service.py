@@ -20,8 +20,10 @@ from kiosk.domain.clock import Clock, system_clock
 from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 from sync_agent.central import tables as ct
+from sync_agent.central.busy import FIRST_WAIT_S, BusyRetry, Episode, brief_begin, is_db_busy, record_episode
 from sync_agent.central.ingest import IngestResult, ingest_batch, mark_ack_sent
 from sync_agent.central.publish import Outgoing, admissions_message, current_snapshot_message, retained_messages
+from sync_agent.messages import TxBatch
 from sync_agent.mqtt import BrokerSettings, make_client
 from sync_agent.signing import Signer
 from sync_agent.topics import CENTRAL_RESYNC, CENTRAL_TX, DeviceTopics, split_device_topic
@@ -54,6 +56,9 @@ class CentralService:
         self._subscribe_mid: int | None = None
         self._ack_mids: dict[int, tuple[str, str]] = {}
         self._lock = threading.Lock()
+        self.client_id = client_id
+        # A database busy past the network thread's short wait: its batches are held and retried in a worker.
+        self.busy = BusyRetry(self._commit_tx, clock, self._record_busy)
 
     # ---- MQTT callbacks (paho's network thread) -----------------------------------------------------------
 
@@ -112,16 +117,39 @@ class CentralService:
         batch = m.parse(m.TxBatch, m.loads(raw))
         if batch.device_id != device:
             raise m.MessageError("device_mismatch", f"topic {device} carries device_id {batch.device_id}")
-        with self.engine.begin() as conn:
+        self._commit_or_hold(venue, device, batch)
+
+    # ---- committing a batch (database busy: held and retried by `self.busy`, see busy.py) ------------------
+
+    def _commit_or_hold(self, venue: str, device: str, batch: TxBatch) -> None:
+        if self.busy.held():  # behind the held batches, so a device's batches stay in order
+            self.busy.hold(venue, device, batch)
+            return
+        try:
+            self._commit_tx(venue, device, batch, wait_s=FIRST_WAIT_S)
+        except Exception as exc:
+            if not is_db_busy(exc):
+                raise
+            log.warning("central database busy for batch %s of %s: held for retry", batch.batch_id, device)
+            self.busy.hold(venue, device, batch)
+            return
+        self.busy.ok()
+
+    def _commit_tx(self, venue: str, device: str, batch: TxBatch, wait_s: float | None = None) -> None:
+        """Store the batch in one transaction, then (and only then) ack it and fan its admissions out."""
+        with brief_begin(self.engine, wait_s) if wait_s is not None else self.engine.begin() as conn:
             result = ingest_batch(conn, venue, batch, self.clock())
         committed_at = self.clock()
         self.batches_processed += 1
-        # Committed: now (and only now) the ack.
         self._send_ack(venue, device, batch.batch_id, result, committed_at)
         if result.new_admissions:
             self.publish(admissions_message(self.signer, venue, result.new_admissions))
         if result.rejected:
             log.warning("rejected %d events from %s: %s", len(result.rejected), device, result.rejected[0].reason)
+
+    def _record_busy(self, episode: Episode) -> None:
+        with self.engine.begin() as conn:
+            record_episode(conn, self.client_id, episode, self.clock())
 
     def _send_ack(self, venue: str, device: str, batch_id: str, result: IngestResult, at: datetime) -> None:
         ack = m.Ack(
@@ -178,6 +206,7 @@ class CentralService:
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        self.busy.stop()
 
     def run_until(self, stop: threading.Event) -> None:
         notifier = SystemdNotifier()
@@ -189,6 +218,7 @@ class CentralService:
             notifier.status(
                 f"central: {'connected' if self.client.is_connected() else 'disconnected'}, "
                 f"bad messages {sum(self.bad_messages.values())}, {self.clock():%H:%M:%S}"
+                + (f", {busy}" if (busy := self.busy.summary()) else "")
             )
         notifier.stopping()
         self.stop()

@@ -153,3 +153,17 @@ clocks = Table(
     Column("device_at", String(40), nullable=False),
     Column("central_at", String(40), nullable=False),
 )
+
+# Per central instance (its MQTT client id): the database busy episodes it sat out, holding and retrying batches
+# (`sync_agent/central/busy.py`), written when each ended. Revision 0003.
+health = Table(
+    "central_health",
+    metadata,
+    Column("instance", String(64), primary_key=True),
+    Column("busy_episodes", Integer, nullable=False),
+    Column("busy_retries", Integer, nullable=False),
+    Column("busy_let_go", Integer, nullable=False),  # held batches given up (unacked: their devices resent them)
+    Column("last_busy_since", String(40), nullable=True),
+    Column("last_busy_s", Float, nullable=True),
+    Column("updated_at", String(40), nullable=False),
+)

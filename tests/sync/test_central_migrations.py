@@ -36,7 +36,7 @@ def schema_drift(engine: Engine) -> list[Any]:
 def check_fresh(url: str) -> None:
     engine = open_central_db(url)
     with engine.connect() as conn:
-        assert migrate.current(conn) == migrate.script_head() == migrate.HEAD == "0002_device_trust"
+        assert migrate.current(conn) == migrate.script_head() == migrate.HEAD == "0003_central_health"
     assert schema_drift(engine) == []
     engine.dispose()
     engine = open_central_db(url)  # again: nothing to do, nothing changes
