@@ -201,3 +201,81 @@ def test_the_ui_worker_retries_a_busy_store_and_counts_it(impatient: Store, lock
     finally:
         worker.shutdown()
     assert meter.view().retries >= 2 and meter.view().gave_up == 0
+
+
+class GaveUpMeter(BusyMeter):
+    """Sets `gave_up` once `n` accesses stayed busy through every retry."""
+
+    def __init__(self, n: int = 2) -> None:
+        super().__init__()
+        self.gave_up = threading.Event()
+        self._n = n
+
+    def failed(self) -> None:
+        super().failed()
+        if self.view().gave_up >= self._n:
+            self.gave_up.set()
+
+
+class LockingStatusPrinter(RecordingPrinter):
+    """Lets another connection take the store's write lock when first asked its status: before the job's `sent`."""
+
+    locker: Locker | None = None
+
+    def status(self) -> object:  # type: ignore[override]
+        if self.locker is not None:
+            self.locker.hold()
+            self.locker = None
+        return super().status()
+
+
+def test_the_print_worker_outlives_a_lock_longer_than_every_retry_and_prints_the_job_once_after(
+    demo_venue: tuple[Store, DemoVenue], impatient: Store, locker: Locker, demo_now: datetime
+) -> None:
+    venue = demo_venue[1]
+    journal = print_journal()
+    with impatient.write() as conn:
+        job = journal.enqueue(conn, venue.tickets[0].ticket_id, now=demo_now)
+    printer = LockingStatusPrinter()
+    printer.locker = locker
+    worker = PrintWorker(impatient, printer, journal, clock=lambda: demo_now, idle_poll=0.05, fault_poll=0.05,
+                         backoff=Backoff(attempts=2, first=0.01))  # fmt: skip
+    meter = worker.store_busy = GaveUpMeter(2)
+    worker.start()
+    try:
+        assert meter.gave_up.wait(10), "the print worker did not try the busy store again after giving up"
+        assert worker._thread is not None and worker._thread.is_alive()
+        assert printer.sent == []  # never sent without the durable 'sent' mark
+        locker.release()
+        done = threading.Event()
+        worker.on_job(lambda u: done.set() if u.state is JobState.CONFIRMED else None)
+        assert done.wait(10)
+    finally:
+        worker.stop()
+    with impatient.read() as conn:
+        assert [(j.job_id, j.state) for j in journal.jobs(conn)] == [(job, JobState.CONFIRMED)]
+    assert len(printer.sent) == 1
+
+
+def test_the_ui_worker_reports_a_lock_longer_than_every_retry_and_runs_the_next_task(
+    impatient: Store, locker: Locker
+) -> None:
+    from kiosk.ui.workers import Worker  # Kivy's clock only; no window is opened
+
+    worker = Worker(threads=1, backoff=Backoff(attempts=2, first=0.01))
+
+    def count_meta() -> int:
+        with impatient.write() as conn:
+            return int(conn.exec_driver_sql("SELECT count(*) FROM meta").scalar_one())
+
+    locker.hold()
+    try:
+        gave_up = worker.submit(count_meta)
+        assert isinstance(gave_up.exception(10), StoreBusy) or "locked" in str(gave_up.exception(10))
+    finally:
+        locker.release()
+    try:
+        assert worker.submit(count_meta).result(10) >= 0  # the same pool thread goes on
+    finally:
+        worker.shutdown()
+    assert worker.store_busy.view().gave_up == 1
