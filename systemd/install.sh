@@ -55,13 +55,22 @@ if [ "$broker" -eq 1 ]; then
     place "$here/mosquitto-kiosk.conf" "$unit_dir/mosquitto.service.d/kiosk.conf" 0644
     place "$conf_src/mosquitto.conf" "$root/etc/mosquitto/conf.d/kiosk.conf" 0644
     place "$conf_src/bridge.conf" "$root/etc/mosquitto/kiosk/bridge.conf.example" 0644
+    # mosquitto.conf loads the dynamic security plugin (accounts and ACLs that check subscriptions too) from one
+    # fixed path; Debian installs it under the machine's multiarch folder (x86_64-linux-gnu, aarch64-linux-gnu…).
+    plugin=$(cd "$root/" && compgen -G "usr/lib/*/mosquitto_dynamic_security.so" | head -n 1 || true)
+    if [ -n "$plugin" ]; then
+        install -d -m 0755 "$root/usr/local/lib/kiosk"
+        ln -sfn "/$plugin" "$root/usr/local/lib/kiosk/mosquitto_dynamic_security.so"
+    else
+        echo "install.sh: mosquitto_dynamic_security.so is not in $root/usr/lib/*/ (apt-get install mosquitto)" >&2
+    fi
     if [ -e "$unit_dir/mosquitto.service" ] || [ -e "$root/lib/systemd/system/mosquitto.service" ] ||
        [ -e "$root/usr/lib/systemd/system/mosquitto.service" ]; then
         units+=(mosquitto.service)
     else
         echo "install.sh: mosquitto is not installed in $root (apt-get install mosquitto); broker not enabled" >&2
     fi
-    echo "install.sh: broker: write /etc/mosquitto/kiosk/passwd and acl with python -m sync_agent.broker.accounts" \
+    echo "install.sh: broker: write /etc/mosquitto/kiosk/security.json with python -m sync_agent.broker.accounts" \
          "(see docs/operations.md), and bridge.d/central.conf from bridge.conf.example"
 fi
 

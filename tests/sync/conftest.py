@@ -91,12 +91,14 @@ class AgentThread:
         clock: Clock = system_clock,
         notifier: SystemdNotifier | None = None,
         commands: Mapping[str, CommandHandler] | None = None,
+        password: str | None = None,  # for a broker with accounts: the user is the device id
         **kw: float,
     ) -> None:
+        login = {"username": device, "password": password} if password else {}
         settings = AgentSettings(
             VENUE,
             device,
-            BrokerSettings(broker.host, broker.port, keepalive=5),
+            BrokerSettings(broker.host, broker.port, keepalive=5, **login),
             backoff_cap=1.0,
             **kw,  # type: ignore[arg-type]
         )

@@ -20,6 +20,7 @@ from sync_agent.broker.bridge import bridge_config
 from sync_agent.central.ingest import open_central_db
 from tests.conftest import DEMO_NOW
 from tests.sync.conftest import VENUE, assert_exactly_once, pending, queue_events, wait_until
+from tests.sync.test_broker import venue_security_conf
 
 pytestmark = pytest.mark.broker
 
@@ -28,10 +29,12 @@ def test_events_cross_the_bridge_and_doors_keep_talking_when_it_is_down(
     mosquitto_factory, keys, start_central, start_agent, tmp_path: Path
 ) -> None:
     central_broker = mosquitto_factory(name="central")
-    conf = bridge_config(VENUE, f"{central_broker.host}:{central_broker.port}").replace(
-        "restart_timeout 2 30", "restart_timeout 1 1"
-    )
-    venue_broker = mosquitto_factory(conf, name="venue")
+    conf = bridge_config(
+        VENUE, f"{central_broker.host}:{central_broker.port}", local_user="central", local_password="pw-central"
+    ).replace("restart_timeout 2 30", "restart_timeout 1 1")
+    # The venue broker with the shipped accounts and ACLs: the bridge and the doors' peer traffic work under them.
+    security = venue_security_conf(tmp_path / "venue-security", ("door-a", "door-b", "central"))
+    venue_broker = mosquitto_factory(conf + security, anonymous=False, name="venue")
     central_db = str(tmp_path / "central.sqlite")
     start_central(central_db, central_broker, keys)
 
@@ -43,8 +46,8 @@ def test_events_cross_the_bridge_and_doors_keep_talking_when_it_is_down(
         stores.append(store)
     store_a, store_b = stores
     queue_events(store_a, 200, "door-a")
-    start_agent(store_a, venue_broker, "door-a", keys, ack_timeout=1.5)
-    b = start_agent(store_b, venue_broker, "door-b", keys, ack_timeout=1.5)
+    start_agent(store_a, venue_broker, "door-a", keys, ack_timeout=1.5, password="pw-door-a")
+    b = start_agent(store_b, venue_broker, "door-b", keys, ack_timeout=1.5, password="pw-door-b")
     wait_until(lambda: pending(store_a) == 0, what="the drain across the bridge")
 
     central_broker.kill()  # the venue's internet link is down

@@ -8,6 +8,7 @@ import datetime as dt
 import ipaddress
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sync_agent.broker.accounts import add_user, venue_acl
+from sync_agent.broker.accounts import add_account
 from sync_agent.central.ingest import open_central_db
 from sync_agent.mqtt import BrokerSettings, session_properties
-from tests.fixtures.broker import MosquittoBroker, free_port
+from tests.fixtures.broker import BrokerFactory, MosquittoBroker, free_port
 from tests.sync.conftest import VENUE, assert_exactly_once, open_device_store, pending, queue_events, wait_until
 
 pytestmark = pytest.mark.broker
@@ -33,7 +34,7 @@ class Client:
     def __init__(self, broker: MosquittoBroker, client_id: str, user: str | None = None, clean: bool = True) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self.puback_codes: dict[int, int] = {}
-        self.subacks: set[int] = set()
+        self.subacks: dict[int, list[int]] = {}  # mid -> SUBACK reason codes (MQTT v5: >= 0x80 is a refusal)
         self.connack: Any = None
         self.disconnected = False
         self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
@@ -43,14 +44,16 @@ class Client:
         self.c.on_publish = lambda _c, _u, mid, rc, _p: self.puback_codes.__setitem__(mid, rc.value)
         self.c.on_connect = lambda _c, _u, _f, rc, _p: setattr(self, "connack", rc)
         self.c.on_disconnect = lambda *_a: setattr(self, "disconnected", True)
-        self.c.on_subscribe = lambda _c, _u, mid, _rc, _p: self.subacks.add(mid)
+        self.c.on_subscribe = lambda _c, _u, mid, rcs, _p: self.subacks.__setitem__(mid, [r.value for r in rcs])
         self.c.connect(broker.host, broker.port, clean_start=clean, properties=session_properties(3600))
         self.c.loop_start()
         wait_until(lambda: self.connack is not None, 5, "CONNACK")
 
-    def sub(self, topic: str) -> None:
+    def sub(self, topic: str) -> int:
+        """Subscribe at QoS 1 and wait for the SUBACK: its reason code (1 granted, 0x87 not authorized)."""
         mid = self.c.subscribe(topic, qos=1)[1]
         wait_until(lambda: mid in self.subacks, 5, f"SUBACK for {topic}")
+        return self.subacks[mid][0]
 
     def pub(self, topic: str, payload: bytes = b"{}", retain: bool = False) -> int:
         info = self.c.publish(topic, payload, qos=1, retain=retain)
@@ -62,15 +65,32 @@ class Client:
         self.c.loop_stop()
 
 
+def dynamic_security_plugin() -> Path:
+    """Debian's `mosquitto` ships the plugin under its multiarch folder (systemd/install.sh links it)."""
+    found = sorted(Path("/usr/lib").glob("*/mosquitto_dynamic_security.so"))
+    if not found:
+        pytest.skip("mosquitto_dynamic_security.so is missing (scripts/setup.sh installs the mosquitto package)")
+    return found[0]
+
+
+def venue_security_conf(folder: Path, users: Sequence[str] = USERS) -> str:
+    """The shipped venue security (the accounts tool's file, the dynamic security plugin): password `pw-<user>`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    security = folder / "security.json"
+    for user in users:
+        add_account(security, VENUE, user, f"pw-{user}")
+    assert security.stat().st_mode & 0o777 == 0o600
+    return f"plugin {dynamic_security_plugin()}\nplugin_opt_config_file {security}\nuse_username_as_clientid true\n"
+
+
+def venue_broker(mosquitto_factory: BrokerFactory, folder: Path, users: Sequence[str] = USERS) -> MosquittoBroker:
+    """A real mosquitto with the shipped venue security; each user's password is `pw-<user>`."""
+    return mosquitto_factory(venue_security_conf(folder, users), anonymous=False, name="secured")
+
+
 @pytest.fixture
-def secured(mosquitto_factory, tmp_path: Path) -> MosquittoBroker:
-    passwd, acl = tmp_path / "passwd", tmp_path / "acl"
-    for user in USERS:
-        add_user(passwd, user, f"pw-{user}")
-    assert passwd.stat().st_mode & 0o777 == 0o600
-    acl.write_text(venue_acl(VENUE))
-    conf = f"password_file {passwd}\nacl_file {acl}\nuse_username_as_clientid true\n"
-    return mosquitto_factory(conf, anonymous=False, name="secured")
+def secured(mosquitto_factory: BrokerFactory, tmp_path: Path) -> MosquittoBroker:
+    return venue_broker(mosquitto_factory, tmp_path)
 
 
 def test_a_device_cannot_publish_or_read_under_another_device_id(secured: MosquittoBroker) -> None:
@@ -302,13 +322,13 @@ def test_the_shipped_venue_config_runs_mosquitto_and_carries_the_protocol(keys, 
     etc = tmp_path / "etc"
     (etc / "bridge.d").mkdir(parents=True)
     for user in ("door-a", "central"):
-        add_user(etc / "passwd", user, f"pw-{user}")
-    (etc / "acl").write_text(venue_acl(VENUE))
+        add_account(etc / "security.json", VENUE, user, f"pw-{user}")
     data = tmp_path / "data"
     data.mkdir()
     tls_port, local_port = free_port(), free_port()
     text = (Path(accounts.__file__).parent / "mosquitto.conf").read_text()
     text = text.replace("/etc/mosquitto/kiosk/bridge.d", str(etc / "bridge.d"))
+    text = text.replace("/usr/local/lib/kiosk/mosquitto_dynamic_security.so", str(dynamic_security_plugin()))
     text = text.replace("/etc/mosquitto/kiosk/", f"{etc}/").replace("/var/lib/mosquitto/", f"{data}/")
     text = text.replace("/etc/mosquitto/certs/broker.crt", str(cert)).replace(
         "/etc/mosquitto/certs/broker.key", str(key)

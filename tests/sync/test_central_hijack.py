@@ -18,7 +18,6 @@ from sqlalchemy import Engine, select
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store
 from sync_agent.agent import AgentSettings, SyncAgent
-from sync_agent.broker.accounts import add_user, venue_acl
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import open_central_db, stats
 from sync_agent.central.repeats import list_conflicts
@@ -26,7 +25,7 @@ from sync_agent.central.service import CentralService
 from sync_agent.mqtt import BrokerSettings
 from tests.fixtures.broker import MosquittoBroker
 from tests.sync.conftest import VENUE, Keys, open_device_store, pending, queue_events, wait_until
-from tests.sync.test_broker import Client
+from tests.sync.test_broker import Client, venue_broker
 
 pytestmark = pytest.mark.broker
 USERS = ("door-a", "door-b", "central")
@@ -34,12 +33,7 @@ USERS = ("door-a", "door-b", "central")
 
 @pytest.fixture
 def secured(mosquitto_factory, tmp_path: Path) -> MosquittoBroker:
-    passwd, acl = tmp_path / "passwd", tmp_path / "acl"
-    for user in USERS:
-        add_user(passwd, user, f"pw-{user}")
-    acl.write_text(venue_acl(VENUE))  # the shipped ACL: B may read A's admission topic
-    conf = f"password_file {passwd}\nacl_file {acl}\nuse_username_as_clientid true\n"
-    return mosquitto_factory(conf, anonymous=False, name="secured")
+    return venue_broker(mosquitto_factory, tmp_path, USERS)  # the shipped ACL: B may read A's admission topic
 
 
 class Door:
