@@ -178,7 +178,13 @@ class SyncAgent:
         self.subscribed = True
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        self.appliers.receive(msg.topic, bytes(msg.payload))
+        # Returns whatever happens: paho acknowledges a QoS 1 message only when this returns, and re-raises out of
+        # `loop()` what it raises; the message would kill the agent again after every restart (the broker keeps it
+        # for the persistent session). `receive` counts what it cannot handle; this guards the rest.
+        try:
+            self.appliers.receive(msg.topic, bytes(msg.payload))
+        except Exception:
+            log.exception("an inbound message could not be handled")
 
     # ---- status -------------------------------------------------------------------------------------------------
 

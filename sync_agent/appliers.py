@@ -57,8 +57,22 @@ class InboundAppliers:
         return len(self._waiting)
 
     def receive(self, topic: str, payload: bytes) -> None:
+        """Never raises: paho would re-raise out of its loop and not acknowledge the message, which the broker
+        then delivers again to the restarted agent, forever. A message that cannot be handled is counted."""
+        try:
+            self._receive(topic, payload)
+        except Exception as exc:
+            log.exception("inbound message on %s could not be handled", topic)
+            self.handler.reject(topic, "error", type(exc).__name__)
+
+    def _receive(self, topic: str, payload: bytes) -> None:
         if topic == self.topics.ack:
             self._ack(payload)
+            return
+        try:
+            m.check_size(self.handler.kind_of(topic) or "", payload)
+        except m.MessageError as exc:  # refused now, never kept in memory while the store is busy
+            self.handler.reject(topic, exc.reason, exc.detail)
             return
         if len(self._waiting) >= MAX_WAITING:
             self._waiting.popleft()
@@ -80,6 +94,7 @@ class InboundAppliers:
 
     def _ack(self, payload: bytes) -> None:
         try:
+            m.check_size("ack", payload)
             ack = self.handler.open_signed(payload, m.Ack)
             if ack.device_id != self.topics.device:
                 raise m.MessageError("wrong_device", ack.device_id)

@@ -117,6 +117,7 @@ class InboundHandler:
         kind = self.kind_of(topic) or "unknown_topic"
         now = self.clock()
         try:
+            m.check_size(kind, payload)  # before the store is touched: refused even while it is busy
             with self.store.write() as conn:
                 if kind == "peer_admission":
                     outcome = self._peer_admission(conn, topic, payload)
@@ -137,13 +138,18 @@ class InboundHandler:
         except Exception as exc:  # a bug or a full disk must not stop the agent; the message is counted
             log.exception("inbound %s failed", kind)
             reason, detail = "error", type(exc).__name__
+        self.reject(topic, reason, detail)
+        return reason
+
+    def reject(self, topic: str, reason: str, detail: str = "") -> None:
+        """Count and log a message that is not applied; never raises (a counter is not worth a crash)."""
+        kind = self.kind_of(topic) or ("ack" if topic == self.topics.ack else "unknown_topic")
         log.warning("rejected %s message on %s: %s %s", kind, topic, reason, detail)
         try:
             with self.store.write() as conn:
-                count_inbound(conn, kind, reason, now)
+                count_inbound(conn, kind, reason, self.clock())
         except Exception:
             log.exception("could not count a rejected message")
-        return reason
 
     def open_signed(self, payload: bytes, model: type[m.M]) -> m.M:
         body = self.verifier.open(m.loads(payload))

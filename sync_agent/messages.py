@@ -13,10 +13,29 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kiosk.domain.errors import KioskError
 from kiosk.domain.timeutil import parse_instant
+from sync_agent import safe_json
 
 PROTOCOL_VERSION = 1
 MAX_BATCH = 2000
-MAX_TX_BYTES = 4 * 1024 * 1024  # central refuses a larger tx message unparsed; the agent fills batches to half
+KIB, MIB = 1024, 1024 * 1024
+MAX_TX_BYTES = 4 * MIB  # central refuses a larger tx message unparsed; the agent fills batches to half
+# The most bytes a message may have, by kind (the agent's `sync_inbound_counters` kind, central's topic leaf):
+# refused unparsed above it (`too_large`). Each is far above what its sender makes: an ack of a full batch with
+# every event rejected is about 600 KB, central's re-published admissions of one batch 500 KB, a door's peer
+# admissions 130 KB; a ticket snapshot holds the venue's whole list (about 300 bytes a ticket).
+MAX_BYTES = {
+    "tx": MAX_TX_BYTES,
+    "resync": 64 * KIB,
+    "ack": 2 * MIB,
+    "command": 256 * KIB,
+    "catalog": 16 * MIB,
+    "tickets_snapshot": 48 * MIB,  # about 150,000 tickets; the shipped broker takes packets of up to 64 MiB
+    "tickets_delta": 16 * MIB,
+    "revocations": 16 * MIB,
+    "central_admissions": 4 * MIB,
+    "peer_admission": 2 * MIB,
+}
+MAX_MESSAGE_BYTES = max(MAX_BYTES.values())
 M = TypeVar("M", bound=BaseModel)
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
@@ -218,11 +237,20 @@ class Command(_Msg):
     issued_at: Instant
 
 
-def loads(raw: bytes) -> Any:
+def check_size(kind: str, raw: bytes) -> None:
+    """`too_large` when `raw` is over its kind's bound (`MAX_BYTES`): checked before anything is parsed."""
+    bound = MAX_BYTES.get(kind, MAX_MESSAGE_BYTES)
+    if len(raw) > bound:
+        raise MessageError("too_large", f"{len(raw)} bytes, at most {bound}")
+
+
+def loads(raw: bytes, kind: str | None = None) -> Any:
+    """A message's JSON, bounded (`sync_agent.safe_json`): `too_large` over its kind's bytes, `too_deep` nested
+    deeper than any message, `malformed_json` for anything else that is not strict UTF-8 JSON (NaN too)."""
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MessageError("malformed_json", str(exc)[:120]) from exc
+        return safe_json.loads(raw, max_bytes=MAX_BYTES.get(kind or "", MAX_MESSAGE_BYTES))
+    except safe_json.JsonRefused as exc:
+        raise MessageError(exc.reason, exc.detail) from exc
 
 
 def parse(model: type[M], data: Any) -> M:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from paho.mqtt.properties import Properties
 
 # A device's session (its subscriptions and the QoS 1 messages queued for it) outlives a week-long outage.
 SESSION_EXPIRY_S = 7 * 24 * 3600
+_paho_log = logging.getLogger("kiosk.mqtt")
 
 
 class Publisher(Protocol):
@@ -82,6 +84,10 @@ def make_client(client_id: str, broker: BrokerSettings) -> mqtt.Client:
         if broker.client_cert and broker.client_key:
             ctx.load_cert_chain(str(broker.client_cert), str(broker.client_key))
         client.tls_set_context(ctx)
+    # A second belt under callbacks that catch everything themselves: an exception paho would re-raise out of
+    # its loop (killing the agent, the message unacknowledged and so delivered again) is logged instead.
+    client.suppress_exceptions = True
+    client.enable_logger(_paho_log)
     client.max_inflight_messages_set(100)
     client.max_queued_messages_set(0)
     return client

@@ -8,14 +8,15 @@ its own, and the real owner's events acked as "already known" and dropped by the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from kiosk.domain.events import EventRejected, parse_event
+from sync_agent import safe_json
 from sync_agent.central import tables as ct
+from sync_agent.messages import MAX_TX_BYTES
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,9 @@ def _same_payload(prior: Held, event_id: str, payload: str) -> bool:
     if prior.payload == payload:
         return True
     try:
-        stored = json.loads(prior.payload)
-        if stored == json.loads(payload):
+        # Bounded: a payload stored before typed events was never checked (5 MB, nested 900 deep…).
+        stored = safe_json.loads(prior.payload.encode(), max_bytes=MAX_TX_BYTES)
+        if stored == safe_json.loads(payload.encode(), max_bytes=MAX_TX_BYTES):
             return True
         # Stored before central filled in the defaults of absent fields: compare as validated today.
         return bool(parse_event(prior.kind, event_id, stored).model_dump_json(by_alias=True) == payload)
