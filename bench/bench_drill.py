@@ -1,6 +1,7 @@
 """Fault drill: doors write check-ins while their `kiosk-sync` agents and the venue broker are killed -9 at random
-(one door connects for the first time halfway through) and an intruder publishes forged peer admissions; then
-prints kills by target, events, lost, duplicated, missing peer admissions per door, forgeries rejected.
+(one door connects for the first time halfway through) and an intruder publishes forged peer admissions and
+replays doors' event ids on other doors' `tx`; then prints kills by target, events, lost, duplicated, missing
+peer admissions per door, forgeries and hijacks rejected.
 
     .venv/bin/python bench/bench_drill.py [--seconds 120] [--doors 3] [--seed 7]
 """
@@ -47,6 +48,7 @@ def main() -> int:
     print(f"drill: {args.seconds:.0f} s, {args.doors} doors, seed {args.seed}")
     print("\n".join(report.lines()))
     bad = report.lost or report.duplicated or any(report.missing.values()) or report.forgeries_accepted
+    bad = bad or report.hijacks_accepted
     return 1 if bad else 0
 
 

@@ -1,5 +1,6 @@
 """The peer drill: doors writing check-ins while their agents and the broker are killed -9 at random, then every
-door must hold every other door's admissions (none missing), and central every event once.
+door must hold every other door's admissions (none missing), and central every event once, each under the door
+that wrote it (forged peer admissions and hijacked event ids from an intruder are rejected).
 
 Used by `tests/sync/test_peer_drill.py` (short, in the suite) and `bench/bench_drill.py` (longer, figures).
 Agents run as `kiosk-sync` processes (real kill -9), central as `kiosk-central`, the broker is mosquitto.
@@ -11,6 +12,7 @@ import json
 import random
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +20,13 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from kiosk.adapters.store import tables as t
 from kiosk.adapters.store.engine import Store
 from kiosk.domain.outbox import EventKind
 from kiosk.domain.peer_admissions import peer_id
+from sync_agent.central import tables as ct
 from sync_agent.central.ingest import open_central_db
 from sync_agent.signing import Signer
 from sync_agent.status import inbound_counts
@@ -33,6 +36,18 @@ from tests.sync.conftest import VENUE, Keys, Proc, central_cmd, central_ids, ope
 from tests.sync.door_keys import trust_test_doors
 
 FORGERY_REASONS = ("unsigned", "unknown_key", "unknown_device", "bad_signature")
+
+
+def hijack_batch(thief: str, ids: list[str]) -> bytes:
+    """`thief`'s tx batch claiming another door's event ids: a ticket and gate that door never scanned."""
+    events = [
+        {"seq": i + 1, "event_id": eid, "kind": "checkin", "occurred_at": "2026-11-28T18:30:00.000000Z",
+         "payload": {"v": 1, "scan_id": eid, "device_id": thief, "gate": "side", "verdict": "valid",
+                     "ticket_id": 4242, "performance_id": 12, "movement": "entry",
+                     "scanned_at": "2026-11-28T18:30:00.000000Z"}}
+        for i, eid in enumerate(ids)
+    ]  # fmt: skip
+    return json.dumps({"v": 1, "batch_id": uuid.uuid4().hex, "device_id": thief, "events": events}).encode()
 
 
 @dataclass
@@ -47,6 +62,9 @@ class DrillReport:
     forgeries_sent: int = 0
     forgeries_rejected: int = 0  # counted by the doors (unsigned, unknown key or device, bad signature)
     forgeries_accepted: int = 0  # forged admissions a door holds (must be 0)
+    hijacks_sent: int = 0  # another door's event ids (already at central) replayed on a door's tx, made-up content
+    hijacks_rejected: int = 0  # rejected by central as id_taken (conflicts listed by `kiosk-central incidents`)
+    hijacks_accepted: int = 0  # events central holds under another device than the door that wrote them (must be 0)
 
     def lines(self) -> list[str]:
         kills = ", ".join(f"{k} {n}" for k, n in sorted(self.kills.items()))
@@ -56,7 +74,10 @@ class DrillReport:
             f"events: {self.events} written, {self.central_events} at central; lost {self.lost}, "
             f"duplicated {self.duplicated}",
             f"missing peer admissions per door: {missing}",
-            f"forged peer admissions: {self.forgeries_sent} sent, {self.forgeries_rejected} rejections counted",
+            f"forged peer admissions: {self.forgeries_sent} sent, {self.forgeries_rejected} rejections counted, "
+            f"{self.forgeries_accepted} held",
+            f"hijacked event ids: {self.hijacks_sent} sent, {self.hijacks_rejected} rejected by central (id_taken), "
+            f"{self.hijacks_accepted} accepted",
             f"converged {self.seconds_to_converge:.1f} s after the last kill",
         ]
 
@@ -76,6 +97,7 @@ class PeerDrill:
         self.report = DrillReport()
         self._stop = threading.Event()
         self._n = 0
+        self._hijacked: set[str] = set()
 
     # ---- processes --------------------------------------------------------------------------------------------
 
@@ -133,6 +155,7 @@ class PeerDrill:
                 self.start_agent(late_door)
             time.sleep(self.rng.uniform(0.5, 2.0))  # the drill's pace, not a synchronisation
             self._forge()
+            self._hijack()
             self._one_kill(late_door if time.monotonic() < half else None)
         self._stop.set()
         for w in writers:
@@ -159,27 +182,62 @@ class PeerDrill:
 
     def _forge(self) -> None:
         """An intruder on the venue LAN publishes an admission under a door's topic: unsigned or self-signed."""
-        if not self.broker.running:
-            return
         victim = self.rng.choice(self.doors)
         body = {"v": 1, "type": "peer_admissions", "device_id": victim, "top": 1,
                 "admissions": [{"v": 1, "scan_id": f"forged-{self.report.forgeries_sent}", "ticket_id": 1_000_000,
                                 "movement": "entry", "device_id": victim, "gate": "main",
                                 "scanned_at": "2026-11-28T18:00:00Z", "pseq": 1}]}  # fmt: skip
         payload = body if self.rng.random() < 0.5 else Signer(Ed25519PrivateKey.generate()).envelope(body)
+        if self._intrude(DeviceTopics(VENUE, victim).admission, json.dumps(payload).encode()):
+            self.report.forgeries_sent += 1
+
+    def _hijack(self) -> None:
+        """A door's account replays another door's event ids, which central already holds, as its own check-ins
+        with made-up content (issue 11 #1): central must reject each (id_taken), never store or ack it as known."""
+        thief, victim = self.rng.sample(self.doors, 2)
+        with self.stores[victim].read() as conn:
+            o = t.outbox.c
+            q = select(o.event_id).where(o.kind == EventKind.CHECKIN, o.synced_at.is_not(None)).limit(200)
+            synced = list(conn.execute(q).scalars())
+        if not synced:
+            return
+        ids = self.rng.sample(synced, min(3, len(synced)))
+        if self._intrude(DeviceTopics(VENUE, thief).tx, hijack_batch(thief, ids)):
+            self.report.hijacks_sent += len(ids)
+            self._hijacked.update(ids)
+
+    def _intrude(self, topic: str, payload: bytes) -> bool:
+        """Publish as an intruder (QoS 1, confirmed by the broker); False when the broker is down meanwhile."""
+        if not self.broker.running:
+            return False
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="intruder", protocol=mqtt.MQTTv5)
         try:
             client.connect(self.broker.host, self.broker.port)
             client.loop_start()
-            client.publish(DeviceTopics(VENUE, victim).admission, json.dumps(payload).encode(), qos=1).wait_for_publish(
-                2
-            )
-            self.report.forgeries_sent += 1
+            info = client.publish(topic, payload, qos=1)
+            info.wait_for_publish(2)
+            return info.is_published()
         except (OSError, RuntimeError, ValueError):
-            pass  # the broker went down meanwhile: no forgery this round
+            return False  # the broker went down meanwhile: no intrusion this round
         finally:
             client.disconnect()
             client.loop_stop()
+
+    def hijack_figures(self, engine: Engine) -> tuple[int, int]:
+        """(hijacked ids rejected by central as id_taken, events central holds under another device than their
+        writer)."""
+        with engine.connect() as conn:
+            c = ct.conflicts.c
+            q = select(c.event_id).where(c.reason == "id_taken")
+            rejected = sum(1 for eid in conn.execute(q).scalars() if eid in self._hijacked)
+            e = ct.events.c
+            holders = {r.event_id: r.device_id for r in conn.execute(select(e.event_id, e.device_id))}
+        accepted = 0
+        for door, store in self.stores.items():
+            with store.read() as conn:
+                ids = conn.execute(select(t.outbox.c.event_id)).scalars()
+                accepted += sum(1 for eid in ids if holders.get(eid, door) != door)
+        return rejected, accepted
 
     def rejections(self) -> tuple[int, int]:
         """(forgeries rejected, forged admissions held) over all doors."""
@@ -233,5 +291,6 @@ class PeerDrill:
         self.report.duplicated = len(at_central) - len(set(at_central))
         self.report.missing = self.missing()
         self.report.forgeries_rejected, self.report.forgeries_accepted = self.rejections()
+        self.report.hijacks_rejected, self.report.hijacks_accepted = self.hijack_figures(engine)
         engine.dispose()
         return self.report
