@@ -68,6 +68,11 @@ def test_a_door_cannot_take_a_share_of_centrals_intake_or_read_other_devices(bro
         assert sorted(t for t, _ in central.messages) == [A.resync] * 5 + [A.tx] * 40
         assert intruder.messages == [], "door-b received another device's traffic"
         assert {t: c for t, c in codes.items() if c != NOT_AUTHORIZED} == {}, "the broker granted these to a door"
+        # Nor can it give itself central's role through the plugin's control topic.
+        grant = {"commands": [{"command": "addClientRole", "username": "door-b", "rolename": "central"}]}
+        mid = intruder.pub("$CONTROL/dynamic-security/v1", json.dumps(grant).encode())
+        assert intruder.puback_codes[mid] == NOT_AUTHORIZED
+        assert intruder.sub(CENTRAL_TX) == NOT_AUTHORIZED
     finally:
         for c in (central, door_a, intruder):
             c.close()
