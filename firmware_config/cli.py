@@ -238,6 +238,7 @@ def cmd_secret(args: argparse.Namespace) -> int:
 def cmd_wipe(args: argparse.Namespace) -> int:
     from firmware_config.loader import default_secrets_path
     from firmware_config.wipe import WipeRefused, execute_wipe, plan_wipe, refuse_unsynced
+    from firmware_config.wipe_request import read_pending_wipe
 
     config = _load(args)
     secrets, is_credential = (args.secrets, False) if args.secrets else default_secrets_path(args.config)
@@ -246,6 +247,10 @@ def cmd_wipe(args: argparse.Namespace) -> int:
     except WipeRefused as exc:
         raise Failure(f"wipe refused, nothing removed: {exc}") from None
     print(f"events not yet acknowledged by central: {plan.unsynced}")
+    request = read_pending_wipe(config.paths.database)
+    print(f"wipe requested by central: {request.describe()}" if request else "no wipe requested by central")
+    if args.requested and request is None:
+        raise Failure("--requested: central has not asked to wipe this device; nothing removed")
     if not args.dry_run:
         try:
             refuse_unsynced(plan, allow_unsynced=args.force_unsynced)
@@ -358,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     p.add_argument("--force-unsynced", action="store_true", help="wipe even with events central has not acked")
+    p.add_argument("--requested", action="store_true", help="wipe only if central asked to (a pending wipe command)")
     p.set_defaults(func=cmd_wipe)
     p = sub.add_parser("hash-pin", help="read a technician PIN and print its hash for technician.pin_hash")
     p.set_defaults(func=cmd_hash_pin)

@@ -303,6 +303,16 @@ def check_store_room(path: Path) -> tuple[bool, str]:
     return True, f"{path}: integrity ok, WAL {wal_kb} KB, space reserve in place"
 
 
+def with_wipe_request(result: tuple[bool, str], database: Path) -> tuple[bool, str]:
+    """A wipe central asked for waits for the technician: said first in the database line, whatever its result."""
+    from firmware_config.wipe_request import read_pending_wipe
+
+    request = read_pending_wipe(database)
+    if request is None:
+        return result
+    return result[0], f"WIPE REQUESTED ({request.describe()}): confirm with kiosk-provision wipe; {result[1]}"
+
+
 # --- the run ---------------------------------------------------------------------------------------------
 
 CHECKS = ("camera", "printer", "broker", "clock", "disk", "database")
@@ -321,7 +331,7 @@ def run_selftest(
         "broker": lambda: check_broker(config.broker, client_id, options.timeout),
         "clock": lambda: check_clock(state, options.now(), database),
         "disk": lambda: check_disk([state, database.parent], options.min_free_mb, options.min_free_percent),
-        "database": lambda: check_database(database),
+        "database": lambda: with_wipe_request(check_database(database), database),
     }
     results = []
     for name in CHECKS:

@@ -20,6 +20,7 @@ import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from firmware_config.wipe_request import pending_wipe
 from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
 from kiosk.adapters.store.engine import Store, StoreError
 from kiosk.adapters.store.sync_repository import BriefStore, get_state, read_status
@@ -74,6 +75,7 @@ class SyncAgent:
         with self.store.read() as conn:
             peer_seq = int(get_state(conn, PEER_SEQ, "0"))
             previous = read_status(conn)
+            wipe = pending_wipe(conn)
         self.guard = StoreGuard(clock, base=min(0.1, settings.store_retry_cap), cap=settings.store_retry_cap)
         self.client = self._make_client()
         self.central_time = CentralTime(settings.state_dir, settings.central_time_interval)
@@ -97,9 +99,11 @@ class SyncAgent:
             catalog_sections,
             commands,
             on_central_time=self.central_time.saw,
+            central_now=self.central_time.now,
             on_peer_gap=self.drain.peers.want,
             on_peer_request=self.drain.peers.serve,
         )
+        self.inbound.commands.wipe_request = wipe
         self.appliers = InboundAppliers(
             self.store, self.topics, self.inbound, self.drain, self.guard, clock, on_central_time=self.central_time.saw
         )
@@ -191,7 +195,10 @@ class SyncAgent:
     def status_text(self) -> str:
         state = "online" if self.online else "offline"
         c = self.counters
-        return f"{state}; sent {c.events_sent}, acked {c.acked_events}, in flight {self.drain.in_flight}"
+        text = f"{state}; sent {c.events_sent}, acked {c.acked_events}, in flight {self.drain.in_flight}"
+        if self.inbound.commands.wipe_request is not None:  # central asked; only a technician at the device wipes
+            text += "; WIPE REQUESTED: confirm with kiosk-provision wipe"
+        return text
 
     def _refresh_status(self, force: bool = False) -> None:
         if self.drain.changed or self.appliers.changed:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from kiosk.adapters.store import sync_inbound_repository as repo
@@ -21,6 +21,11 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.errors import KioskError
 from kiosk.domain.timeutil import parse_instant
 from sync_agent import messages as m
+
+# Re-exported: features register command handlers under this name (docs/protocol.md).
+from sync_agent.commands import COMMAND_MAX_AGE as COMMAND_MAX_AGE  # noqa: PLC0414
+from sync_agent.commands import CommandHandler as CommandHandler  # noqa: PLC0414
+from sync_agent.commands import CommandRejected, CommandRunner
 from sync_agent.documents import catalog_from_doc, ticket_from_doc
 from sync_agent.peers import GapCallback, RequestCallback, apply_device_keys, open_peer_message, record_numbers
 from sync_agent.signing import SignatureError, Verifier
@@ -31,11 +36,6 @@ log = logging.getLogger("kiosk.sync.inbound")
 
 # Applies one extra catalog section (e.g. "promotions") in the catalog's transaction; gets None when absent.
 SectionApplier = Callable[[Connection, Any], None]
-# Runs a signed command another feature owns (e.g. "wipe", "allocation_grant") in the command's transaction and
-# returns a short result; raises ValueError for bad arguments (the command is then rejected, nothing applied).
-CommandHandler = Callable[[Connection, Mapping[str, Any]], str]
-
-COMMAND_MAX_AGE = timedelta(days=1)
 APPLIED, IGNORED_OLD = "applied", "ignored_old"
 # sync_state keys
 CATALOG_VERSION, REVOCATIONS_VERSION = "catalog_msg_version", "revocations_version"
@@ -79,6 +79,7 @@ class InboundHandler:
         commands: Mapping[str, CommandHandler] | None = None,
         *,
         on_central_time: Callable[[datetime], None] | None = None,
+        central_now: Callable[[], datetime | None] | None = None,
         on_peer_gap: GapCallback | None = None,
         on_peer_request: RequestCallback | None = None,
     ) -> None:
@@ -90,8 +91,15 @@ class InboundHandler:
         self.clock = clock
         self.on_resync_needed = on_resync_needed
         self.sections = dict(sections or {})
-        self.commands = dict(commands or {})
         self.on_central_time = on_central_time  # told the time of each verified command addressed to this device
+        self.commands = CommandRunner(
+            topics.device,
+            clock,
+            commands or {},
+            lambda conn: self.on_resync_needed("command", *self.ticket_state(conn)),
+            central_now=central_now,  # commands are judged by central's time as known here (sync_agent.commands)
+            on_central_time=on_central_time,
+        )
         self.data_changed = False
         self._routes: dict[str, tuple[str, Callable[[Connection, bytes], str]]] = {
             self.venue.catalog: ("catalog", self._catalog),
@@ -232,40 +240,13 @@ class InboundHandler:
 
     def _command(self, conn: Connection, payload: bytes) -> str:
         cmd = self.open_signed(payload, m.Command)
-        if cmd.device_id != self.topics.device:
-            raise Rejected("wrong_device", cmd.device_id)
-        issued = parse_instant(cmd.issued_at) if _is_instant(cmd.issued_at) else None
-        if issued is not None and self.on_central_time is not None:
-            self.on_central_time(issued)  # signed by central: a lower bound of central's clock, even if expired
-        if issued is None or self.clock() - issued > COMMAND_MAX_AGE:
-            raise Rejected("expired", cmd.issued_at)
-        if repo.command_seen(conn, cmd.command_id):
-            return "duplicate"
-        result = self._run_command(conn, cmd)
-        repo.record_command(conn, cmd.command_id, cmd.name, result, self.clock())
-        log.info("command %s (%s) applied: %s", cmd.name, cmd.command_id, result)
-        return APPLIED
-
-    def _run_command(self, conn: Connection, cmd: m.Command) -> str:
-        handler = self.commands.get(cmd.name)
-        if handler is not None:
-            try:
-                return handler(conn, cmd.args)[:200]
-            except (KeyError, TypeError, ValueError) as exc:
-                raise Rejected("bad_arguments", f"{cmd.name}: {exc}") from exc
-        if cmd.name == "ping":
-            return "pong"
-        if cmd.name == "resync_tickets":
-            snapshot, seq = self.ticket_state(conn)
-            self.on_resync_needed("command", snapshot, seq)
-            return "resync requested"
-        if cmd.name == "erase_holder":
-            ids = cmd.args.get("ticket_ids")
-            if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-                raise Rejected("bad_arguments", "erase_holder needs ticket_ids: [int]")
-            done = repo.erase_holders(conn, ids)
-            return f"erased holder of {done} tickets"
-        raise Rejected("unknown_command", cmd.name)
+        try:
+            outcome = self.commands.run(conn, cmd)
+        except CommandRejected as exc:
+            raise Rejected(exc.reason, exc.detail) from exc
+        if cmd.name == "wipe" and outcome == APPLIED:
+            self.data_changed = True  # the status row and presence must show the pending wipe at once
+        return outcome
 
     # ---- venue peers --------------------------------------------------------------------------------------
 
@@ -293,11 +274,3 @@ class InboundHandler:
         if not msg.admissions:
             return "cursor"
         return APPLIED if new else "duplicate"
-
-
-def _is_instant(text: str) -> bool:
-    try:
-        parse_instant(text)
-    except ValueError:
-        return False
-    return True

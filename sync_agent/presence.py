@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from firmware_config.wipe_request import pending_wipe
 from kiosk.adapters.sdnotify import SystemdNotifier
 from kiosk.adapters.store import sync_repository as repo
 from kiosk.adapters.store.engine import Store
@@ -127,6 +128,9 @@ class Presence:
                 conn, online=online, last_ack_at=last_ack_at, data_at=data_at, text=text, now=now
             )
             health = repo.device_health(conn) if online else {}
+            wipe = pending_wipe(conn)
+            if online and wipe is not None:  # central's fleet view shows the device waits for a technician
+                health["wipe_requested"] = wipe.command_id
         return status, health
 
     def _publish(self, now: datetime, trouble: str) -> None:

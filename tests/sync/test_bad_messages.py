@@ -187,7 +187,7 @@ def test_every_bad_message_is_rejected_counted_and_never_applied(
                     "command_id": "c4",
                     "device_id": "door-a",
                     "name": "self_destruct",
-                    "issued_at": "2099-01-01T00:00:00Z",
+                    "issued_at": "2026-11-28T18:00:00Z",  # inside the window (2099: future_command)
                 }
             ),
             "command",
