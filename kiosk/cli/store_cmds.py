@@ -1,4 +1,4 @@
-"""Headless store commands: `demo-data`, `check`, `import-tickets`, `store claim|identity` (JSON out).
+"""Headless store commands: `demo-data`, `check`, `store claim|identity` (JSON out); `import-tickets` registers here.
 
 Scans are recorded under the store's own device id (`kiosk.adapters.store.identity`), never a default."""
 
@@ -13,14 +13,14 @@ from typing import Any
 
 from kiosk.adapters.store.engine import Store, StoreError, open_store
 from kiosk.adapters.store.identity import ROLES, IdentityError, StoreIdentity, claim_store, writer_device
+from kiosk.cli import import_cmds
 from kiosk.cli.output import CliError, emit
-from kiosk.compose_services import import_tickets, scanning_service
+from kiosk.compose_services import scanning_service
 from kiosk.demo.venue import build_demo_venue, install_demo_venue
 from kiosk.domain.clock import Clock, fixed_clock, system_clock
 from kiosk.domain.model import Direction, pick_text
 from kiosk.domain.timeutil import iso, parse_instant
 from kiosk.services.scanning import ScanResult
-from kiosk.services.ticket_import import ImportFileError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,10 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("codes", nargs="*", help="codes to check; none: read one per line from stdin")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("import-tickets", help="import a ticket list (CSV with header, or JSON lines)")
-    p.add_argument("--db", required=True, type=Path)
-    p.add_argument("file", type=Path)
-    p.set_defaults(func=cmd_import)
+    import_cmds.register(sub)  # import-tickets: its own module (help, progress, JSON errors)
     _register_store(sub)
 
 
@@ -173,8 +170,9 @@ def verdict_json(result: ScanResult, code: str | bytes, lang: str = "en") -> dic
         "repeated": result.repeated,
     }
     if v.ticket is not None:
-        out["ticket_id"] = v.ticket.ticket_id
-        out["performance_id"] = v.performance_id
+        # Strings: 63-bit ids would be rounded by jq and JavaScript as JSON numbers.
+        out["ticket_id"] = str(v.ticket.ticket_id)
+        out["performance_id"] = str(v.performance_id) if v.performance_id is not None else None
     if v.display is not None:
         out["tariff"] = pick_text(v.display.tariff_name, lang)
         out["holder_name"] = v.display.holder_name
@@ -198,34 +196,3 @@ def cmd_check(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
-
-
-def _progress_bar(done: int, total: int) -> None:
-    if not sys.stderr.isatty() or total <= 0:
-        return
-    width = 40
-    filled = width * done // total
-    sys.stderr.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {100 * done // total:3d}%")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    store = _open(args.db)
-    try:
-        summary = import_tickets(store, args.file, _progress_bar)
-    except (ImportFileError, StoreError) as exc:
-        raise CliError(str(exc)) from exc
-    finally:
-        store.close()
-    emit(
-        {
-            "file": str(args.file),
-            "imported": summary.imported,
-            "rejected": summary.rejected,
-            "rejections": summary.rejections,
-            "seconds": summary.seconds,
-        }
-    )
-    return 0 if summary.rejected == 0 else 3
