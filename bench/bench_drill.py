@@ -1,5 +1,5 @@
-"""Fault drill: doors write check-ins while their `kiosk-sync` agents and the venue broker are killed -9 at random
-(one door connects for the first time halfway through) and an intruder publishes forged peer admissions and
+"""Fault drill: doors write check-ins while their `kiosk-sync` agents, the venue broker and central are killed -9
+at random (one door connects for the first time halfway through) and an intruder publishes forged peer admissions and
 replays doors' event ids on other doors' `tx`; then prints kills by target, events, lost, duplicated, missing
 peer admissions per door, forgeries and hijacks rejected.
 

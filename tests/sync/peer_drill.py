@@ -1,6 +1,6 @@
-"""The peer drill: doors writing check-ins while their agents and the broker are killed -9 at random, then every
-door must hold every other door's admissions (none missing), and central every event once, each under the door
-that wrote it (forged peer admissions and hijacked event ids from an intruder are rejected).
+"""The peer drill: doors writing check-ins while their agents, the broker and central are killed -9 at random; then
+every door must hold every other door's admissions (none missing), and central every event once, each under the
+door that wrote it (forged peer admissions and hijacked event ids from an intruder are rejected).
 
 Used by `tests/sync/test_peer_drill.py` (short, in the suite) and `bench/bench_drill.py` (longer, figures).
 Agents run as `kiosk-sync` processes (real kill -9), central as `kiosk-central`, the broker is mosquitto.
@@ -118,6 +118,13 @@ class PeerDrill:
     def start_central(self) -> None:
         self.central = Proc(central_cmd(self.central_db, self.broker, self.keys), self.folder / "central.log")
 
+    def kill_central(self) -> None:
+        if self.central is not None:
+            self.central.kill9()
+            self.central.close()
+            self.central = None
+            self.report.kills["central"] += 1
+
     def close(self) -> None:
         self._stop.set()
         for proc in [*self.agents.values(), self.central]:
@@ -168,7 +175,13 @@ class PeerDrill:
         return self.report
 
     def _one_kill(self, not_yet: str | None) -> None:
-        if self.rng.random() < 0.3:
+        pick = self.rng.random()
+        if 0.3 <= pick < 0.45:
+            self.kill_central()
+            time.sleep(self.rng.uniform(0.1, 1.0))
+            self.start_central()
+            return
+        if pick < 0.3:
             if self.broker.running:
                 self.broker.kill()
                 self.report.kills["broker"] += 1
