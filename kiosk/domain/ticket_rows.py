@@ -37,7 +37,8 @@ def _int(row: Mapping[str, Any], name: str, *, required: bool = False, default: 
         if required:
             raise RowError(f"{name}: missing")
         return default
-    if isinstance(value, bool):
+    # A JSON float is refused, not truncated: 2.5 is no entry count, and 9007199254740993.0 is already rounded.
+    if isinstance(value, bool | float):
         raise RowError(f"{name}: not an integer: {value!r}")
     try:
         number = int(value)

@@ -214,3 +214,25 @@ def test_rate_and_time_left_come_from_the_injected_clock() -> None:
     ]
     figures = report.figures(ImportProgress(3000, 750, 1000), 3.5)
     assert (figures["rows_per_s"], figures["eta_s"], figures["percent"]) == (857, 1.2, 75)
+
+
+def test_json_lines_ids_are_exact_integers_or_strings_never_floats(db: Path, tmp_path: Path) -> None:
+    listing = tmp_path / "ids.jsonl"
+    listing.write_bytes(
+        b"\xef\xbb\xbf"
+        + (
+            f'{{"code": "JS-1", "event_id": 1, "performance_id": 12, "tariff_id": 101, "ticket_id": {MAX_ID - 1}}}\n'
+            f'{{"code": "JS-2", "event_id": 1, "performance_id": 12, "tariff_id": 101, "ticket_id": "{MAX_ID - 2}"}}\n'
+            '{"code": "JS-3", "event_id": 1, "tariff_id": 101, "ticket_id": 9007199254740993.0}\n'
+            '{"code": "JS-4", "event_id": 1, "tariff_id": 101, "entries_allowed": 2.5}\n'
+        ).encode()
+    )
+    result = kiosk("import-tickets", "--db", str(db), str(listing))
+    summary = lines(result.stdout)[0]
+    assert result.returncode == 3 and summary["format"] == "jsonl"
+    assert [(r["line"], r["reason"].split(":")[0]) for r in summary["rejections"]] == [  # type: ignore[union-attr]
+        (3, "ticket_id"),
+        (4, "entries_allowed"),
+    ]
+    checked = lines(kiosk("check", "--db", str(db), "--now", NOW, "JS-1", "JS-2").stdout)
+    assert [c["ticket_id"] for c in checked] == [str(MAX_ID - 1), str(MAX_ID - 2)]
