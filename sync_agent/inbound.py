@@ -138,6 +138,8 @@ class InboundHandler:
         except (Rejected, m.MessageError, SignatureError) as exc:
             reason = exc.reason
             detail = getattr(exc, "detail", "")
+        except OverflowError:  # SQLite refused a number past its INTEGER where no schema bounds it (the catalog's)
+            reason, detail = "schema", "a number too large to store"
         except StoreError as exc:
             if is_busy(exc):
                 raise  # nothing was applied: the caller keeps the message and tries again later

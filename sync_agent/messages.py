@@ -42,6 +42,10 @@ Id = Annotated[str, Field(min_length=1, max_length=64)]
 EventId = Annotated[str, Field(min_length=1, max_length=36)]
 Kind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 Instant = Annotated[str, Field(min_length=10, max_length=40)]
+# Every integer fits SQLite's INTEGER: a bigger one would fail its transaction (OverflowError) instead of being
+# refused as `schema` with the rest of the message.
+INT_MAX = 2**63 - 1
+Int = Annotated[int, Field(ge=-INT_MAX - 1, le=INT_MAX)]
 
 
 class MessageError(KioskError):
@@ -63,7 +67,7 @@ class _Msg(BaseModel):
 
 
 class TxEvent(_Msg):
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=INT_MAX)
     event_id: EventId
     kind: Kind
     occurred_at: Instant
@@ -87,12 +91,12 @@ class PeerAdmission(_Msg):
 
     v: Literal[1]
     scan_id: EventId
-    ticket_id: int
-    performance_id: int | None = None
+    ticket_id: Int
+    performance_id: Int | None = None
     movement: Literal["entry", "reentry", "exit"]
     device_id: Id
     gate: Annotated[str, Field(min_length=1, max_length=64)]
-    list_id: int | None = None
+    list_id: Int | None = None
     scanned_at: Instant
 
 
@@ -145,8 +149,8 @@ class ResyncRequest(_Msg):
     v: Literal[1]
     device_id: Id
     reason: str
-    snapshot_id: int = 0
-    seq: int = 0
+    snapshot_id: Int = 0
+    seq: Int = 0
 
 
 # ---- central → device (signed bodies) ---------------------------------------------------------------------
@@ -172,20 +176,20 @@ class Ack(_Msg):
 class CatalogMessage(_Msg):
     v: Literal[1]
     type: Literal["catalog"]
-    version: int = Field(ge=1)  # monotonic; a device ignores any version not newer than the one it holds
+    version: int = Field(ge=1, le=INT_MAX)  # monotonic; a device ignores any version not newer than the one it holds
     catalog: dict[str, Any]
 
 
 class TicketDoc(_Msg):
-    ticket_id: int
-    event_id: int
-    tariff_id: int
-    performance_id: int | None = None
-    pass_id: int | None = None
+    ticket_id: Int
+    event_id: Int
+    tariff_id: Int
+    performance_id: Int | None = None
+    pass_id: Int | None = None
     code: Annotated[str, Field(max_length=200)] | None = None
     valid_from: Instant | None = None
     valid_until: Instant | None = None
-    entries_allowed: int = Field(default=1, ge=0)
+    entries_allowed: int = Field(default=1, ge=0, le=INT_MAX)
     holder_name: Annotated[str, Field(max_length=200)] | None = None
     status: Literal["valid", "cancelled"] = "valid"
     order_ref: Annotated[str, Field(max_length=64)] | None = None
@@ -194,22 +198,22 @@ class TicketDoc(_Msg):
 class TicketSnapshot(_Msg):
     v: Literal[1]
     type: Literal["tickets_snapshot"]
-    snapshot_id: int = Field(ge=1)
-    seq: int = Field(ge=0)  # the last delta folded into this snapshot
+    snapshot_id: int = Field(ge=1, le=INT_MAX)
+    seq: int = Field(ge=0, le=INT_MAX)  # the last delta folded into this snapshot
     tickets: list[TicketDoc]
 
 
 class TicketDelta(_Msg):
     v: Literal[1]
     type: Literal["tickets_delta"]
-    snapshot_id: int = Field(ge=1)
-    seq: int = Field(ge=1)
+    snapshot_id: int = Field(ge=1, le=INT_MAX)
+    seq: int = Field(ge=1, le=INT_MAX)
     upserts: list[TicketDoc] = []
-    removed: list[int] = []
+    removed: list[Int] = []
 
 
 class RevocationDoc(_Msg):
-    ticket_id: int
+    ticket_id: Int
     reason: Annotated[str, Field(max_length=200)] = ""
     revoked_at: Instant
 
@@ -217,7 +221,7 @@ class RevocationDoc(_Msg):
 class Revocations(_Msg):
     v: Literal[1]
     type: Literal["revocations"]
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=INT_MAX)
     revocations: list[RevocationDoc]
 
 
