@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -23,9 +24,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, select
 
 from kiosk.adapters.store import tables as t
-from kiosk.adapters.store.engine import Store
+from kiosk.adapters.store.engine import Store, StoreError
 from kiosk.domain.outbox import EventKind
 from kiosk.domain.peer_admissions import peer_id
+from kiosk.services.store_retry import BusyMeter, retry_store
 from sync_agent.central import tables as ct
 from sync_agent.central.ingest import open_central_db
 from sync_agent.signing import Signer
@@ -59,6 +61,8 @@ class DrillReport:
     duplicated: int = 0  # events central holds more than once
     missing: dict[str, int] = field(default_factory=dict)  # per door: other doors' admissions it does not hold
     seconds_to_converge: float = 0.0
+    store_busy_retries: int = 0  # the doors' writers (standing in for their UIs) found their store busy
+    writes_given_up: int = 0  # writes still busy after every retry (those scans were never written)
     forgeries_sent: int = 0
     forgeries_rejected: int = 0  # counted by the doors (unsigned, unknown key or device, bad signature)
     forgeries_accepted: int = 0  # forged admissions a door holds (must be 0)
@@ -72,7 +76,8 @@ class DrillReport:
         return [
             f"kills by target: {kills or 'none'}",
             f"events: {self.events} written, {self.central_events} at central; lost {self.lost}, "
-            f"duplicated {self.duplicated}",
+            f"duplicated {self.duplicated}; doors' stores busy: {self.store_busy_retries} retries, "
+            f"{self.writes_given_up} writes given up",
             f"missing peer admissions per door: {missing}",
             f"forged peer admissions: {self.forgeries_sent} sent, {self.forgeries_rejected} rejections counted, "
             f"{self.forgeries_accepted} held",
@@ -98,6 +103,7 @@ class PeerDrill:
         self._stop = threading.Event()
         self._n = 0
         self._hijacked: set[str] = set()
+        self._busy = BusyMeter()
 
     # ---- processes --------------------------------------------------------------------------------------------
 
@@ -139,7 +145,11 @@ class PeerDrill:
         i = 0
         while not self._stop.is_set():
             n = self.rng.randint(1, 8)
-            queue_events(self.stores[door], n, door, start_ticket=base + i)
+            try:  # as the door's UI does (kiosk.services.store_retry): a busy store delays a scan, never ends the door
+                retry_store(partial(queue_events, self.stores[door], n, door, start_ticket=base + i), meter=self._busy)
+            except StoreError:
+                self.report.writes_given_up += 1
+                continue
             i += n
             self._stop.wait(self.rng.uniform(0.02, 0.15))
 
@@ -305,5 +315,6 @@ class PeerDrill:
         self.report.missing = self.missing()
         self.report.forgeries_rejected, self.report.forgeries_accepted = self.rejections()
         self.report.hijacks_rejected, self.report.hijacks_accepted = self.hijack_figures(engine)
+        self.report.store_busy_retries = self._busy.view().retries
         engine.dispose()
         return self.report
