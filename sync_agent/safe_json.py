@@ -4,7 +4,7 @@
 document: a 400 KB `[[[[…` killed the agent's MQTT loop, and, QoS 1 on a persistent session, again at every
 restart. So the nesting is measured first by a byte scan that cannot recurse (brackets outside strings), the
 size before that, and NaN, Infinity, numbers too big for a finite float and lone surrogates (text SQLite cannot
-store) are refused. Every refusal is a `JsonRefused` (a `ValueError`) with a short stable `reason`.
+store) are refused. Every refusal is a `JsonRefused` (a `KioskError` and a `ValueError`) with a short stable `reason`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import math
 import re
 from itertools import accumulate
 from typing import Any
+
+from kiosk.domain.errors import KioskError
 
 MAX_DEPTH = 64  # the deepest protocol message (a signed envelope around a sale's lines) nests about 8 levels
 
@@ -25,12 +27,14 @@ _STEP[ord("]")] = _STEP[ord("}")] = -1
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-class JsonRefused(ValueError):
+class JsonRefused(KioskError, ValueError):
     """Not parsed: `reason` is `too_large`, `too_deep` or `malformed_json`."""
 
+    reason = "malformed_json"
+
     def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason, self.detail = reason, detail
+        super().__init__(f"{reason}: {detail}" if detail else reason, reason=reason)
+        self.detail = detail
 
 
 def deeper_than(raw: bytes, limit: int) -> bool:
