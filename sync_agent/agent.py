@@ -22,7 +22,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from firmware_config.wipe_request import pending_wipe
 from kiosk.adapters.sdnotify import SystemdNotifier, watchdog_interval
-from kiosk.adapters.store.engine import Store, StoreError
+from kiosk.adapters.store.engine import Store
 from kiosk.adapters.store.sync_repository import BriefStore, get_state, read_status
 from kiosk.domain.clock import Clock, system_clock
 from kiosk.domain.timeutil import iso
@@ -44,6 +44,7 @@ __all__ = ["PEER_SEQ", "AgentCounters", "AgentSettings", "SyncAgent"]
 
 log = logging.getLogger("kiosk.sync")
 CONNECT_TIMEOUT = 10.0  # seconds to wait for CONNACK before trying again
+LOOP_ERROR_BACKOFF_CAP_S = 30.0  # a part failing on every turn is retried at most this often
 
 
 class SyncAgent:
@@ -76,6 +77,7 @@ class SyncAgent:
             peer_seq = int(get_state(conn, PEER_SEQ, "0"))
             previous = read_status(conn)
             wipe = pending_wipe(conn)
+        self.last_loop_error = ""
         self.guard = StoreGuard(clock, base=min(0.1, settings.store_retry_cap), cap=settings.store_retry_cap)
         self.client = self._make_client()
         self.central_time = CentralTime(settings.state_dir, settings.central_time_interval)
@@ -196,6 +198,8 @@ class SyncAgent:
         state = "online" if self.online else "offline"
         c = self.counters
         text = f"{state}; sent {c.events_sent}, acked {c.acked_events}, in flight {self.drain.in_flight}"
+        if c.loop_errors:
+            text += f"; {c.loop_errors} loop errors, last {self.last_loop_error}"
         if self.inbound.commands.wipe_request is not None:  # central asked; only a technician at the device wipes
             text += "; WIPE REQUESTED: confirm with kiosk-provision wipe"
         return text
@@ -229,13 +233,18 @@ class SyncAgent:
         interval = watchdog_interval()
         self._refresh_status(force=True)
         self.notifier.ready(self.status_text())
-        last_ping = 0.0
+        last_ping, failures_in_a_row = 0.0, 0
         while not stop.is_set():
             try:
                 self.step()
-            except StoreError as exc:  # every access is guarded; should one slip through, the loop goes on
-                log.exception("device store: %s", exc)
-                stop.wait(1.0)
+                failures_in_a_row = 0
+            except Exception as exc:  # a bug in one part must not stop the others: count it, back off, go on
+                failures_in_a_row += 1
+                self.counters.loop_errors += 1
+                self.last_loop_error = f"{type(exc).__name__}: {exc}"[:160]
+                if failures_in_a_row == 1 or failures_in_a_row % 20 == 0:  # the journal gets it once, not per turn
+                    log.exception("agent loop turn failed (%d in a row)", failures_in_a_row)
+                stop.wait(min(LOOP_ERROR_BACKOFF_CAP_S, 0.5 * 2 ** min(failures_in_a_row - 1, 6)))
             if interval is not None and time.monotonic() - last_ping >= interval:
                 self.notifier.watchdog()
                 last_ping = time.monotonic()

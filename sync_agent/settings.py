@@ -48,4 +48,5 @@ class AgentCounters:
     peer_published: int = 0
     pruned: int = 0
     store_busy: int = 0  # store accesses that found another writer holding the lock (each retried)
+    loop_errors: int = 0  # loop turns that failed on an unexpected error (logged; the loop backed off and went on)
     extra: dict[str, int] = field(default_factory=dict)
