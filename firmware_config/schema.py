@@ -24,6 +24,9 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
+RESERVED_DEVICE_IDS = frozenset({"central"})
+
+
 class Role(StrEnum):
     """What a kiosk is for: scanning at a door, selling at a counter, or both."""
 
@@ -66,6 +69,13 @@ class DeviceConfig(_Section):
             description="door: scans tickets only and can never sell; sales: sells and prints; both: does both.",
         ),
     ] = Role.DOOR
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_reserved_account(cls, value: str | None) -> str | None:
+        if value in RESERVED_DEVICE_IDS:  # the venue broker gives that account central's role (accounts.py)
+            raise ValueError(f"{value!r} is the central service's broker account; choose another device id")
+        return value
 
     @property
     def can_sell(self) -> bool:

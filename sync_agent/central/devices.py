@@ -33,6 +33,8 @@ def add_device(conn: Connection, device: str, venue: str, role: str, now: dateti
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not device or len(device) > 64 or any(c in device for c in "/+#"):
         raise ValueError(f"invalid device id {device!r}")
+    if device == "central":  # the venue broker's account with central's role: no device may be called so
+        raise ValueError("'central' is the central service's broker account, not a device id")
     if public_key is not None and (len(public_key) != 64 or any(c not in "0123456789abcdef" for c in public_key)):
         raise ValueError("public key must be 64 lowercase hex digits (Ed25519)")
     conn.execute(delete(ct.devices).where(ct.devices.c.device_id == device))

@@ -24,6 +24,7 @@ from sync_agent.central import tables as ct
 from sync_agent.central.busy import FIRST_WAIT_S, BusyRetry, Episode, brief_begin, is_db_busy, record_episode
 from sync_agent.central.ingest import IngestResult, ingest_batch, mark_ack_sent
 from sync_agent.central.publish import Outgoing, admissions_message, current_snapshot_message, retained_messages
+from sync_agent.central.resync import RESYNC_MIN_INTERVAL_S, ResyncCoalescer
 from sync_agent.messages import TxBatch
 from sync_agent.mqtt import BrokerSettings, make_client
 from sync_agent.signing import Signer
@@ -40,6 +41,7 @@ class CentralService:
         signer: Signer,
         client_id: str = "central-1",
         clock: Clock = system_clock,
+        resync_interval_s: float = RESYNC_MIN_INTERVAL_S,
     ) -> None:
         self.engine = engine
         self.clock = clock  # every time central writes or sends; acks' `at` is what devices keep as central's time
@@ -60,6 +62,7 @@ class CentralService:
         self.client_id = client_id
         # A database busy past the network thread's short wait: its batches are held and retried in a worker.
         self.busy = BusyRetry(self._commit_tx, clock, self._record_busy)
+        self.resyncs = ResyncCoalescer(self._publish_snapshot, resync_interval_s)
 
     # ---- MQTT callbacks (paho's network thread) -----------------------------------------------------------
 
@@ -176,7 +179,14 @@ class CentralService:
     def _handle_resync(self, venue: str, device: str, raw: bytes) -> None:
         request = m.parse(m.ResyncRequest, m.loads(raw, "resync"))
         log.info("resync of the ticket list asked by %s (%s)", device, request.reason)
-        out = current_snapshot_message(self.engine, self.signer, venue)
+        self.resyncs.ask(venue)
+
+    def _publish_snapshot(self, venue: str) -> None:
+        try:
+            out = current_snapshot_message(self.engine, self.signer, venue)
+        except Exception:  # runs on the owed-publication timer too: never let it raise there
+            log.exception("could not publish the ticket snapshot of %s", venue)
+            return
         if out is not None:
             self.publish(out)
 
@@ -214,6 +224,7 @@ class CentralService:
         self.client.disconnect()
         self.client.loop_stop()
         self.busy.stop()
+        self.resyncs.stop()
 
     def run_until(self, stop: threading.Event) -> None:
         notifier = SystemdNotifier()

@@ -42,6 +42,12 @@ def test_device_id_before_and_after_first_boot() -> None:
     assert make(device={"id": "kiosk-abc"}).device_id == "kiosk-abc"
 
 
+def test_a_device_cannot_take_the_central_accounts_name() -> None:
+    """The venue broker gives the account `central` central's role: a device so named would read every tx."""
+    with pytest.raises(ValidationError, match="central service's broker account"):
+        make(device={"id": "central"})
+
+
 @pytest.mark.parametrize(
     ("sections", "where"),
     [

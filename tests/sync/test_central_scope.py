@@ -149,3 +149,8 @@ def test_a_payload_nested_deeper_than_any_model_is_refused_not_raised(engine: En
     good = samples.checkin("door-a")
     result = send(engine, "door-a", nested, tx(good))
     assert reasons(result) == ["malformed:payload"] and result.acked == [good.event_id]
+
+
+def test_no_device_is_registered_under_the_central_accounts_name(engine: Engine) -> None:
+    with engine.begin() as conn, pytest.raises(ValueError, match="central service's broker account"):
+        add_device(conn, "central", "lac", "door", NOW, None)
