@@ -82,6 +82,9 @@ def device_keys(conn: Connection, venue: str) -> list[dict[str, str]]:
 
 def tickets_snapshot_message(engine: Engine, signer: Signer, venue: str, tickets: list[dict[str, Any]]) -> Outgoing:
     docs = [m.TicketDoc.model_validate(t) for t in tickets]
+    size, limit = len(_snapshot(signer, venue, m.INT_MAX, 0, docs)[1]), m.MAX_BYTES["tickets_snapshot"]
+    if size > limit:  # every device would refuse it as too_large: refuse here, before it replaces the stored list
+        raise ValueError(f"a snapshot of {len(docs)} tickets is {size} bytes; devices accept at most {limit}")
     with engine.begin() as conn:
         snapshot_id, seq = _bump(conn, venue, "tickets", new_version=True)
         conn.execute(delete(ct.tickets).where(ct.tickets.c.venue == venue))

@@ -7,6 +7,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -75,3 +76,19 @@ def test_the_agent_fills_a_batch_to_half_the_bound(tmp_path: Path) -> None:
     with store.read() as conn:
         alone = next_batch(conn, "till-1", 150, 500)
     assert alone is not None and alone.event_ids == ["huge"]  # an oversize event still travels, to be refused
+
+
+def test_central_refuses_a_snapshot_no_device_would_accept(
+    tmp_path: Path, keys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sync_agent.central.publish import tickets_snapshot_message
+
+    engine = open_central_db(str(tmp_path / "central.sqlite"))
+    doc = {"ticket_id": 1, "event_id": 1, "code": "CODE-1", "performance_id": 1, "tariff_id": 1}
+    tickets_snapshot_message(engine, keys.signer, VENUE, [doc])
+    monkeypatch.setitem(m.MAX_BYTES, "tickets_snapshot", 2048)  # the real bound is 48 MiB: too big to build here
+    many = [{**doc, "ticket_id": i, "code": f"CODE-{i}"} for i in range(100)]
+    with pytest.raises(ValueError, match="devices accept at most 2048"):
+        tickets_snapshot_message(engine, keys.signer, VENUE, many)
+    with engine.connect() as conn:  # the list devices already hold stays central's list
+        assert conn.execute(select(func.count()).select_from(ct.tickets)).scalar_one() == 1
