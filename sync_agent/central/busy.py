@@ -35,6 +35,7 @@ log = logging.getLogger("kiosk.central.busy")
 HOLD_S = 30.0  # a held batch is let go after this: its device sends it again
 MAX_HELD = 256  # batches held at once; beyond, a batch is let go at once (the device resends it)
 FIRST_WAIT_S = 1.0  # the network thread's own wait for the lock (keepalive pings must go on)
+REJECT_WAIT_S = 0.1  # a refused message's journal row: a flood of them must not stall the network thread
 # PostgreSQL: lock_not_available, deadlock_detected, serialization_failure: worth a retry like SQLite's busy.
 _PG_BUSY = {"55P03", "40P01", "40001"}
 

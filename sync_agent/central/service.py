@@ -21,7 +21,15 @@ from kiosk.domain.clock import Clock, system_clock
 from kiosk.domain.timeutil import iso
 from sync_agent import messages as m
 from sync_agent.central import tables as ct
-from sync_agent.central.busy import FIRST_WAIT_S, BusyRetry, Episode, brief_begin, is_db_busy, record_episode
+from sync_agent.central.busy import (
+    FIRST_WAIT_S,
+    REJECT_WAIT_S,
+    BusyRetry,
+    Episode,
+    brief_begin,
+    is_db_busy,
+    record_episode,
+)
 from sync_agent.central.ingest import IngestResult, ingest_batch, mark_ack_sent
 from sync_agent.central.publish import Outgoing, admissions_message, current_snapshot_message, retained_messages
 from sync_agent.central.resync import RESYNC_MIN_INTERVAL_S, ResyncCoalescer
@@ -114,8 +122,8 @@ class CentralService:
         with self._lock:
             target = self._ack_mids.pop(mid, None)
         if target is not None:
-            try:
-                with self.engine.begin() as conn:
+            try:  # on paho's network thread: a locked database is waited for briefly, like a batch's first try
+                with brief_begin(self.engine, FIRST_WAIT_S) as conn:
                     mark_ack_sent(conn, *target, self.clock())
             except Exception:
                 log.exception("could not record ack delivery")
@@ -193,15 +201,18 @@ class CentralService:
     def _reject_message(self, venue: str, device: str, leaf: str, reason: str, detail: str) -> None:
         self.bad_messages[f"{leaf}:{reason}"] += 1
         log.warning("rejected a %s message from %s/%s: %s %s", leaf, venue, device, reason, detail)
-        try:
-            with self.engine.begin() as conn:
+        try:  # the journal row only (counted above): a locked database must not stall the network thread
+            with brief_begin(self.engine, REJECT_WAIT_S) as conn:
                 conn.execute(
                     insert(ct.rejections).values(
                         venue=venue, device_id=device, event_id="-", reason=f"{leaf}:{reason}", at=iso(self.clock())
                     )
                 )
-        except Exception:
-            log.exception("could not record a rejected message")
+        except Exception as exc:
+            if not is_db_busy(exc):
+                log.exception("could not record a rejected message")
+            else:
+                log.warning("rejected %s message from %s not journaled: database busy", leaf, device)
 
     # ---- running ----------------------------------------------------------------------------------------------
 

@@ -73,6 +73,12 @@ def test_a_batch_the_locked_database_refused_is_held_and_stored_after_release(tm
         central._on_message(central.client, None, tx_message("door-b"))  # queued behind, no wait at all
         assert time.monotonic() - started < 0.5
         assert central.busy.summary().startswith("database busy since 2026-11-28T19:00:00")
+        bad = mqtt.MQTTMessage(topic=b"kiosk/v1/lac/door-c/tx")
+        bad.payload = b"{"
+        started = time.monotonic()
+        for _ in range(5):  # refused messages are counted; their journal rows do not wait for the lock
+            central._on_message(central.client, None, bad)
+        assert time.monotonic() - started < 2.0 and sum(central.bad_messages.values()) == 5
         wait_until(lambda: central.busy.retries > 0, timeout=10, what="a retry while locked")
         assert central.batches_processed == 0
     finally:
