@@ -145,8 +145,7 @@ class PrintWorker:
         return retry_store(once, backoff=self.backoff, meter=self.store_busy, wait=self._stop.wait, what=what)
 
     def start(self) -> PrintWorker:
-        for job_id in self._write("print recovery", lambda conn: self.journal.recover(conn, self.clock())):
-            log.warning("print job %s was being sent when the kiosk stopped: outcome unknown", job_id)
+        """Start the thread; it first recovers jobs a stopped kiosk left `sent` (a busy store only delays that)."""
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="print-worker", daemon=True)
         self._thread.start()
@@ -166,7 +165,18 @@ class PrintWorker:
         self._wake.wait(seconds)
         self._wake.clear()
 
+    def _recover(self) -> bool:
+        try:
+            for job_id in self._write("print recovery", lambda conn: self.journal.recover(conn, self.clock())):
+                log.warning("print job %s was being sent when the kiosk stopped: outcome unknown", job_id)
+        except Exception:  # a store busy past every retry must not stop the kiosk from starting: try again
+            log.exception("print worker: could not recover interrupted jobs yet; retrying")
+            return False
+        return True
+
     def _run(self) -> None:
+        while not self._stop.is_set() and not self._recover():
+            self._stop.wait(self.fault_poll)
         while not self._stop.is_set():
             try:
                 outcome = self.run_once()

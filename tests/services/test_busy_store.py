@@ -279,3 +279,38 @@ def test_the_ui_worker_reports_a_lock_longer_than_every_retry_and_runs_the_next_
     finally:
         worker.shutdown()
     assert worker.store_busy.view().gave_up == 1
+
+
+def test_the_print_worker_starts_behind_a_lock_and_recovers_the_interrupted_job_once_free(
+    demo_venue: tuple[Store, DemoVenue], impatient: Store, locker: Locker, demo_now: datetime
+) -> None:
+    """A kiosk restarting while a backup holds the store: start() must not raise, recovery waits for the lock."""
+    venue = demo_venue[1]
+    journal = print_journal()
+    with impatient.write() as conn:
+        job = journal.enqueue(conn, venue.tickets[0].ticket_id, now=demo_now)
+        journal.mark(conn, job, JobState.SENT, demo_now, attempt=True)  # the kiosk stopped mid-send
+    worker = PrintWorker(impatient, RecordingPrinter(), journal, clock=lambda: demo_now, idle_poll=0.05,
+                         fault_poll=0.05, backoff=Backoff(attempts=2, first=0.01))  # fmt: skip
+    meter = worker.store_busy = GaveUpMeter(2)
+    locker.hold()
+    try:
+        worker.start()  # used to raise StoreBusy here, and the kiosk did not start
+        assert meter.gave_up.wait(10), "recovery was not retried after giving up"
+        assert worker._thread is not None and worker._thread.is_alive()
+    finally:
+        locker.release()
+
+    def recovered() -> bool:
+        with impatient.read() as conn:
+            return [(j.job_id, j.state) for j in journal.jobs(conn)] == [(job, JobState.UNKNOWN)]
+
+    try:
+        deadline = threading.Event()
+        for _ in range(200):
+            if recovered():
+                break
+            deadline.wait(0.05)
+        assert recovered()
+    finally:
+        worker.stop()
