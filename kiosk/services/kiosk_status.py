@@ -35,6 +35,8 @@ class SyncView:
     data_at: datetime | None
     oldest_pending_at: datetime | None
     text: str = ""
+    last_rejection: str = ""  # central's reason for the newest dead letter
+    wipe_requested: bool = False  # central's signed wipe waits for a technician on the device
 
     def data_age(self, now: datetime) -> timedelta | None:
         return None if self.data_at is None else max(now - self.data_at, timedelta(0))
@@ -103,6 +105,8 @@ class KioskStatus:
             data_at=agent.data_at,
             oldest_pending_at=own.oldest_pending_at,
             text=agent.text,
+            last_rejection=own.last_rejection,
+            wipe_requested=own.wipe_requested,
         )
 
     def _local_sync(self, conn: Tx) -> SyncView:
@@ -113,4 +117,6 @@ class KioskStatus:
             catalog_version=self._catalogs.version(conn),
             data_at=None,
             oldest_pending_at=self._outbox.oldest_pending_at(conn),
+            last_rejection=self._status.last_rejection(conn),
+            wipe_requested=self._status.wipe_requested(conn),
         )

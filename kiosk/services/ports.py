@@ -144,6 +144,14 @@ class StatusRepository(Protocol):
 
     def dead_letter_count(self, conn: Tx) -> int: ...
 
+    def last_rejection(self, conn: Tx) -> str:
+        """The reason central gave for the newest dead letter ("" without one)."""
+        ...
+
+    def wipe_requested(self, conn: Tx) -> bool:
+        """Central's signed wipe is waiting for a technician's `kiosk-provision wipe` (firmware_config.wipe_request)."""
+        ...
+
     def agent_state(self, conn: Tx) -> AgentSyncState | None:
         """The sync agent's own status row; None before it ever ran (or on a store without the sync schema)."""
         ...

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from kiosk.ui.camera_feed import Frame
     from kiosk.ui.frames import FrameWatch
     from kiosk.ui.screens.sales import SalesScreen
+    from kiosk.ui.screens.technician import TechnicianScreen
     from kiosk.ui.scripted import Script
 
     Shot = Callable[[str], Script]  # a screenshot named so, as script steps
@@ -197,6 +198,7 @@ def _technician_states(app: KioskApp, shot: Shot) -> Script:
 
     yield Until(previewed, 15, "printer status and label preview")
     yield from shot("technician")
+    yield from _technician_wipe(tech, shot)
     tech.safe_mode = True
     problems = app.services.config_problems
     app.services.config_problems = [
@@ -209,6 +211,20 @@ def _technician_states(app: KioskApp, shot: Shot) -> Script:
     tech.safe_mode = False
     tech._relabel()
     tech.unlocked = False
+
+
+def _technician_wipe(tech: TechnicianScreen, shot: Shot) -> Script:
+    """Central's signed wipe waiting for confirmation, and a sale central refused (as the agent records them)."""
+    from dataclasses import replace
+
+    sync = tech._sync
+    if sync is None:  # no store on this demo: nothing to show
+        return
+    tech._sync = replace(sync, wipe_requested=True, dead_letters=1, last_rejection="out_of_scope")
+    tech._relabel()
+    yield from shot("technician-wipe-requested")
+    tech._sync = sync
+    tech._relabel()
 
 
 def _script(

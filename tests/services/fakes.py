@@ -261,6 +261,12 @@ class FakeStatus:
     def dead_letter_count(self, conn: Memory) -> int:
         return conn.dead_letters
 
+    def last_rejection(self, conn: Memory) -> str:
+        return ""
+
+    def wipe_requested(self, conn: Memory) -> bool:
+        return False
+
     def agent_state(self, conn: Memory) -> AgentSyncState | None:
         return conn.agent
 

@@ -52,6 +52,21 @@ class SqlStatusRepository:
     def dead_letter_count(self, conn: Connection) -> int:
         return int(conn.execute(select(func.count()).select_from(t.dead_letters)).scalar_one())
 
+    def last_rejection(self, conn: Connection) -> str:
+        d = t.dead_letters.c
+        reason = conn.execute(select(d.reason).order_by(d.rejected_at.desc(), d.seq.desc()).limit(1)).scalar()
+        return str(reason or "")
+
+    def wipe_requested(self, conn: Connection) -> bool:
+        try:
+            from kiosk.adapters.store.sync_tables import sync_state
+
+            # the key firmware_config.wipe_request writes (adapters do not import firmware_config)
+            found = conn.execute(select(sync_state.c.value).where(sync_state.c.key == "wipe_request")).scalar()
+        except (ImportError, OperationalError, StoreError):
+            return False
+        return bool(found)
+
     def agent_state(self, conn: Connection) -> AgentSyncState | None:
         try:
             from kiosk.adapters.store.sync_tables import sync_status

@@ -19,6 +19,7 @@ from kiosk.services.kiosk_status import SyncView
 from kiosk.services.ports import PrinterView
 from kiosk.ui import presenters
 from kiosk.ui.i18n import N_
+from kiosk.ui.technician_presenters import sync_notes
 
 if TYPE_CHECKING:  # the app imports the screens
     from kiosk.ui.app import KioskApp
@@ -34,6 +35,7 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     pin_hint = StringProperty("")
     printer_text = StringProperty("")
     sync_text = StringProperty("")
+    wipe_text = StringProperty("")  # central asked to wipe: a banner until a technician runs kiosk-provision wipe
     camera_text = StringProperty("")
     device_text = StringProperty("")
     problems_text = StringProperty("")
@@ -150,7 +152,10 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
             self.sync_text = tr("{badge}; {pending} waiting to send; {dead} rejected; catalog {version}", lang).format(
                 badge=badge.text, pending=sync.pending, dead=sync.dead_letters, version=sync.catalog_version or "-"
             )
-            self.sync_text = "\n".join([self.sync_text, *self._store_lines()])
+            notes = sync_notes(sync, tr, lang)
+            wipe = notes[0] if sync.wipe_requested else ""
+            self.wipe_text = wipe
+            self.sync_text = "\n".join([self.sync_text, *notes[bool(wipe) :], *self._store_lines()])
         self.device_text = tr("Device {device} · role {role} · gate {gate} · version {version}", lang).format(
             device=services.device_id, role=services.role, gate=services.gate, version=services.version
         )

@@ -1,0 +1,53 @@
+"""The technician screen in a real window: central's pending wipe, why central refused, test print and preview."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ui.conftest import ROOT
+
+pytestmark = pytest.mark.ui
+
+
+def run_technician(env: dict[str, str], workdir: Path, *extra: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.ui.technician_driver", str(workdir), *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    result_file = workdir / "result.json"
+    if not result_file.exists():
+        pytest.fail(f"driver wrote no result (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(result_file.read_text())
+    assert not result.get("error"), result["error"] + "\n" + proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return result
+
+
+def test_a_wipe_central_asked_for_and_the_last_refusal_are_on_the_technician_screen(
+    kivy_env: dict[str, str], tmp_path: Path
+) -> None:
+    seen = run_technician(kivy_env, tmp_path, "--lang", "fr", "--wipe", "--rejected", "out_of_scope")
+    banner = "La centrale a demandé d'effacer cet appareil — confirmez avec kiosk-provision wipe sur l'appareil"
+    assert seen["wipe_text"] == banner and banner in seen["texts"]  # drawn, not only set
+    assert seen["banner"]["opacity"] == 1 and seen["banner"]["height"] > 20
+    assert "2 rejetés" in seen["sync_text"]
+    refusal = "dernier refus : le rôle de cet appareil ne permet pas de l'enregistrer (out_of_scope)"
+    assert refusal in seen["sync_text"].splitlines()
+    assert "too_large" not in seen["sync_text"]  # the newest dead letter's reason, not an older one
+
+
+def test_without_a_wipe_request_the_banner_takes_no_room(kivy_env: dict[str, str], tmp_path: Path) -> None:
+    seen = run_technician(kivy_env, tmp_path, "--lang", "de", "--rejected", "conflicting_repeat:seq")
+    assert seen["wipe_text"] == "" and seen["banner"]["height"] == 0 and seen["banner"]["opacity"] == 0
+    assert "zuletzt abgelehnt: Wiederholung mit anderem Inhalt (conflicting_repeat:seq)" in seen["sync_text"]
