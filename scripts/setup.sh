@@ -13,9 +13,10 @@ python=${PYTHON:-python3}
 # Debian packages: libzbar0 (pyzbar), mosquitto (test broker, venue broker), Xvfb + Mesa (a real Kivy window
 # without a screen), systemd (systemd-analyze verify of our units) with procps and man-db (verify runs /bin/kill
 # and man for the units' ExecStop/Documentation checks), gettext (msgfmt for translators), cage + xwayland (the
-# UI session), postgresql (server binaries: the tests initdb their own cluster, see tests/fixtures/postgres.py).
+# UI session), postgresql (server binaries: the tests initdb their own cluster, see tests/fixtures/postgres.py),
+# fonts-dejavu-core/-extra (the label preview draws accents with DejaVu, kiosk/adapters/preview_font.py).
 apt_packages=(libzbar0 mosquitto xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 libgles2 systemd procps man-db
-              gettext python3-venv cage xwayland postgresql)
+              gettext python3-venv cage xwayland postgresql fonts-dejavu-core fonts-dejavu-extra)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -344,11 +345,14 @@ def zplkit_has_glyph(ch: str) -> bool:
     return True
 
 
-def preview_safe(zpl: bytes) -> bytes:
-    """The same ZPL with text glyphs zplkit cannot draw replaced by '?', for previews only (never sent to print).
+def preview_safe(zpl: bytes, has_glyph: Callable[[str], bool] | None = None) -> bytes:
+    """The same ZPL with text glyphs the preview cannot draw (`has_glyph`: zplkit's font 0 by default) replaced
+    by '?', for previews only (never sent to print).
 
     Bar code data (the QR's `MA,` fields and the Code 128) is left alone: its text is encoded, not drawn.
     """
+
+    has = has_glyph or zplkit_has_glyph
 
     def fix(match: re.Match[bytes]) -> bytes:
         prefix, data = match.group(1), match.group(2)
@@ -356,17 +360,23 @@ def preview_safe(zpl: bytes) -> bytes:
         if prefix or b"^BC" in zpl[start : match.start()]:
             return match.group(0)
         text = bytes.fromhex(data.replace(b"_", b"").decode("ascii")).decode("utf-8", "replace")
-        safe = "".join(ch if zplkit_has_glyph(ch) else "?" for ch in text)
+        safe = "".join(ch if has(ch) else "?" for ch in text)
         return b"^FH^FD" + hex_field(safe).encode("ascii") + b"^FS"
 
     return _FIELD.sub(fix, zpl)
 
 
 def render_png(zpl: bytes, dpi: int = 203) -> bytes:
-    """PNG of the first label in `zpl`, via zplkit (offline); size from the label's ^PW/^LL."""
+    """PNG of the first label in `zpl`, via zplkit (offline); size from the label's ^PW/^LL.
+
+    Text is drawn with a DejaVu font where one is installed (kiosk.adapters.preview_font), else zplkit's font 0."""
     import zplkit
 
-    doc = zplkit.render(preview_safe(zpl), zplkit.Options(dpi=dpi))
+    from kiosk.adapters.preview_font import preview_font
+
+    font = preview_font()
+    data = preview_safe(zpl) if font is None else font.apply(preview_safe(zpl, font.has))
+    doc = zplkit.render(data, zplkit.Options(dpi=dpi))
     if not doc.labels:
         raise LayoutError("the ZPL holds no label")
     return bytes(doc.labels[0].png())

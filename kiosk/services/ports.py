@@ -289,7 +289,9 @@ class PrintingPort(Protocol):
 
     def jobs(self, job_ids: tuple[str, ...]) -> JobsView: ...
 
-    def test_print(self) -> None: ...
+    def test_print(self, lang: str = "en") -> None:
+        """A test label on the configured stock, captioned in `lang` (the technician's)."""
+        ...
 
     def wake(self) -> None: ...
 
@@ -312,7 +314,7 @@ class NoPrinting:
     def jobs(self, job_ids: tuple[str, ...]) -> JobsView:
         return JobsView(len(job_ids), 0, self._reason, failed=bool(job_ids))
 
-    def test_print(self) -> None:
+    def test_print(self, lang: str = "en") -> None:
         raise RuntimeError("no printer is set up on this kiosk")
 
     def wake(self) -> None:

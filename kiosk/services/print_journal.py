@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from kiosk.domain.catalog import Catalog
-from kiosk.domain.labels import LabelError, Receipt, ticket_label
+from kiosk.domain.labels import LabelError, Receipt, TicketLabel, ticket_label
 from kiosk.domain.outbox import EventKind, reprint_event
 from kiosk.domain.print_jobs import JobState, NewPrintJob, PrintJob
 from kiosk.services.ports import (
@@ -102,6 +102,14 @@ class PrintJournal:
         self._jobs.add(
             conn, NewPrintJob(job_id, "receipt", None, "receipt", resolution, receipt.lang, 1, None, zpl, now)
         )
+        return job_id
+
+    def enqueue_test(self, conn: Tx, label: TicketLabel, *, now: datetime) -> str:
+        """Queue a test label (no ticket behind it) on the default stock; kind `test`."""
+        zpl = self.renderer.ticket(label, self.default_format, self.default_dpi)
+        job_id = str(uuid.uuid4())
+        job = NewPrintJob(job_id, "test", None, self.default_format, self.default_dpi, label.lang, 1, None, zpl, now)
+        self._jobs.add(conn, job)
         return job_id
 
     def get(self, conn: Tx, job_id: str) -> PrintJob | None:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.clock import Clock, system_clock
-from kiosk.domain.labels import Receipt, ReceiptLine
+from kiosk.domain.labels import TicketLabel, format_when
 from kiosk.domain.printer import PrinterStatus
 from kiosk.domain.receipts import SaleReceipt
+from kiosk.locales import N_, translator
 from kiosk.services.ports import JobsView, PrinterView, StorePort, Tx
 from kiosk.services.printing import JobState, PrintJournal, PrintWorker
 
@@ -34,8 +35,20 @@ FAULT_STATE = {
     "buffer_full": "slow",
 }
 
+TEST_CODE = "TEST-PRINT"  # what its bar codes carry: a door reads it as unknown, never as a ticket
+
 # (out file, language) → the PNG written, or None when the store has no ticket to show (see kiosk.compose_printing).
 LabelPreview = Callable[[Path, str], Path | None]
+
+
+def test_label(now: datetime, lang: str, fmt: str, dpi: int) -> TicketLabel:
+    """The technician's test print: laid out like a ticket, so it shows what this stock and printer will give."""
+    tr = translator().tr
+    stock = tr(N_("Label stock: {format}, {dpi} dpi"), lang).format(format=fmt, dpi=dpi)
+    return TicketLabel(
+        TEST_CODE, tr(N_("Test print"), lang), format_when(now, lang), stock, tr(N_("Not a ticket"), lang),
+        "", "", "", lang,
+    )  # fmt: skip
 
 
 class Stoppable(Protocol):
@@ -102,13 +115,12 @@ class JournalPrinting:
                 problem = "error"
         return JobsView(len(job_ids), printed, problem, failed)
 
-    def test_print(self) -> None:
+    def test_print(self, lang: str = "en") -> None:
+        """A label on the configured stock (format and resolution), captioned in the technician's language."""
         now = self._clock()
-        receipt = Receipt(
-            "Test", "TEST", now, [ReceiptLine("Test print / Testdruck", Decimal("0.00"))], Decimal(0), "-", "en"
-        )
+        label = test_label(now, lang, self.journal.default_format, self.journal.default_dpi)
         with self._store.write() as conn:
-            self.journal.enqueue_receipt(conn, receipt, now=now)
+            self.journal.enqueue_test(conn, label, now=now)
         self.worker.wake()
 
     def preview_png(self, out: Path, lang: str) -> Path | None:

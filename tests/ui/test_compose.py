@@ -118,7 +118,7 @@ def test_the_composition_hands_one_clock_to_the_services_the_printing_port_and_t
         journal = services.printing.journal  # type: ignore[attr-defined]
         with services.store.read() as conn:
             [job] = journal.jobs(conn)
-        assert job.kind == "receipt" and job.created_at == demo_now + timedelta(minutes=8)
+        assert job.kind == "test" and job.created_at == demo_now + timedelta(minutes=8)
         assert job.state in (JobState.QUEUED, JobState.SENT, JobState.CONFIRMED)
     finally:
         services.close()

@@ -51,3 +51,16 @@ def test_without_a_wipe_request_the_banner_takes_no_room(kivy_env: dict[str, str
     seen = run_technician(kivy_env, tmp_path, "--lang", "de", "--rejected", "conflicting_repeat:seq")
     assert seen["wipe_text"] == "" and seen["banner"]["height"] == 0 and seen["banner"]["opacity"] == 0
     assert "zuletzt abgelehnt: Wiederholung mit anderem Inhalt (conflicting_repeat:seq)" in seen["sync_text"]
+
+
+def test_the_test_print_is_in_the_screens_language_on_the_configured_stock(
+    kivy_env: dict[str, str], tmp_path: Path
+) -> None:
+    seen = run_technician(kivy_env, tmp_path, "--lang", "it", "--print")
+    printed = seen["test_print"]
+    assert (printed["format"], printed["dpi"]) == (seen["stock"]["format"], seen["stock"]["dpi"])  # ticket stock
+    assert printed["lang"] == "it"
+    assert "Stampa di prova" in printed["texts"] and "Non è un biglietto" in printed["texts"]
+    assert f"Etichette: {printed['format']}, {printed['dpi']} dpi" in printed["texts"]
+    assert not any("Testdruck" in t or "Test print" in t for t in printed["texts"])  # was English/German
+    assert seen["preview"].endswith("-it.png")

@@ -173,7 +173,7 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
             failed_text = self.app.tr("Test print failed", self.app.lang)
             self.printer_text = f"{failed_text}: {exc}"
 
-        self.app.worker.submit(self.app.services.printing.test_print, done=done, failed=failed)
+        self.app.worker.submit(self.app.services.printing.test_print, self.app.lang, done=done, failed=failed)
 
     def label_preview(self) -> None:
         out = Path(tempfile.gettempdir()) / f"kiosk-label-preview-{self.app.lang}.png"
