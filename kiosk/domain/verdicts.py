@@ -84,6 +84,7 @@ class Verdict:
     movement: Movement | None = None
     performance_id: int | None = None
     first_use: CheckinRecord | None = None
+    entries_used: int | None = None  # entries of this performance, this one included (the door shows 2/3)
 
     @property
     def admitted(self) -> bool:
@@ -218,11 +219,12 @@ def _entry(base: Verdict, facts: TicketFacts, ctx: GateContext, moves: list[Chec
                     VerdictCode.ALREADY_USED,
                     "daily_limit",
                     first_use=min(used_today, key=lambda h: h.at),
+                    entries_used=len(entries),
                 )
-        return _with(base, VerdictCode.VALID, movement=Movement.ENTRY)
+        return _with(base, VerdictCode.VALID, movement=Movement.ENTRY, entries_used=len(entries) + 1)
     if moves and moves[-1].movement is Movement.EXIT and ctx.checkin_list.allow_reentry:
         return _with(base, VerdictCode.VALID, "reentry", movement=Movement.REENTRY, first_use=first)
-    return _with(base, VerdictCode.ALREADY_USED, first_use=first)
+    return _with(base, VerdictCode.ALREADY_USED, first_use=first, entries_used=len(entries))
 
 
 def _with(
@@ -232,8 +234,9 @@ def _with(
     *,
     movement: Movement | None = None,
     first_use: CheckinRecord | None = None,
+    entries_used: int | None = None,
 ) -> Verdict:
-    return Verdict(code, detail, base.ticket, base.display, movement, base.performance_id, first_use)
+    return Verdict(code, detail, base.ticket, base.display, movement, base.performance_id, first_use, entries_used)
 
 
 def decide(facts: TicketFacts, ctx: GateContext, now: datetime) -> Verdict:

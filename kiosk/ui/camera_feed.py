@@ -50,6 +50,8 @@ class CameraView(Protocol):
     def decode_ms(self) -> float: ...
     @property
     def error(self) -> str: ...
+    @property
+    def state(self) -> str: ...
 
 
 class CameraFeed:
@@ -122,6 +124,14 @@ class CameraFeed:
     @property
     def decode_ms(self) -> float:
         return float(self.pipeline.status().last_decode_ms) if self.pipeline is not None else 0.0
+
+    @property
+    def state(self) -> str:
+        """What the door says about its camera: 'starting', 'failed', 'stalled', 'unavailable' or '' (working)."""
+        if self.pipeline is None:
+            return "failed" if self._startup_error else "starting"
+        source = str(getattr(self.pipeline.status().source, "state", ""))
+        return source if source in ("starting", "failed", "stalled", "unavailable") else ""
 
     @property
     def error(self) -> str:

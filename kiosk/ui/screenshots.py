@@ -68,6 +68,7 @@ class StillCamera:
         self.decode_ms = 0.0
         self.last_codes = [code[:16]]
         self.error = ""
+        self.state = ""  # "failed", "starting"…: the door's camera states (kiosk.ui.door_presenters.camera_text)
 
     def start(self) -> None: ...
 
@@ -129,7 +130,7 @@ def _shot(watch: FrameWatch, out: Path, report: ScreenshotReport, lang: str, nam
 def _door_states(app: KioskApp, shot: Shot, samples: dict[str, ScanResult]) -> Script:
     door = app.manager.get_screen("door")
     app.show("door")
-    door.hide_verdict()
+    door.clear_verdicts()
     yield from shot("door")
     door.open_keypad()
     door.ids.code_keys.value = "7KQ2M9"
@@ -137,9 +138,26 @@ def _door_states(app: KioskApp, shot: Shot, samples: dict[str, ScanResult]) -> S
     door.close_keypad()
     for name in VERDICT_ORDER:
         if name in samples:
+            door.clear_verdicts()
             door.show_result(samples[name])
             yield from shot(f"verdict-{name}")
-    door.hide_verdict()
+    if "already_used" in samples and "valid" in samples:  # a refusal holds the screen: the next scan waits
+        door.clear_verdicts()
+        door.show_result(samples["already_used"])
+        door.show_result(samples["valid"])
+        yield from shot("verdict-refusal-holds")
+    door.clear_verdicts()
+    yield from shot("door-history")
+    camera = app.camera
+    for state in ("failed", "starting"):
+        if isinstance(camera, StillCamera):
+            camera.state = state
+            yield from shot(f"door-camera-{state}")
+            camera.state = ""
+    if door.allow_exit:
+        door.set_direction("exit")
+        yield from shot("door-exit-mode")
+        door.set_direction("entry")
 
 
 def _sales_states(app: KioskApp, shot: Shot) -> Script:
@@ -186,6 +204,11 @@ def _technician_states(app: KioskApp, shot: Shot) -> Script:
     tech = app.manager.get_screen("technician")
     app.show("technician")
     yield from shot("technician-pin")
+    tech.locked_s = 42  # the PIN lockout's countdown, keys greyed (as after five wrong PINs)
+    tech._relabel()
+    yield from shot("technician-pin-locked")
+    tech.locked_s = 0
+    tech._relabel()
     tech.unlocked = True
     tech.refresh_status()
     tech.label_preview()

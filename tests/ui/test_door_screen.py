@@ -29,7 +29,9 @@ def test_scan_flow_with_touches_and_wedge(kivy_env: dict[str, str], tmp_path: Pa
     second = seen["second"]
     assert (second["kind"], second["shape"], second["sound"]) == ("warn", "triangle_bang", "warn")
     assert second["title"] == "Déjà utilisé"
-    assert "porte main" in second["detail"] and "demo-kiosk-1" in second["detail"]  # when and which door
+    # when (relative, on the app's clock) and which door, by name: no raw device or gate id (issue 12)
+    assert "il y a" in second["detail"] and "à cette porte" in second["detail"]
+    assert "demo-kiosk-1" not in second["detail"]
     assert seen["dismissed_by_tap"]
     third = seen["third"]
     assert (third["kind"], third["shape"], third["sound"]) == ("stop", "octagon_cross", "stop")

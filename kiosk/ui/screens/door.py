@@ -1,25 +1,29 @@
-"""Door screen: camera preview, full-screen verdicts, entry/exit, keypad, USB wedge input, counters, sync badge."""
+"""Door screen: camera preview and its state, sticky refusals, scan history, entry/exit, keypad, USB wedge, counters."""
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
+from kivy.factory import Factory
 from kivy.graphics.texture import Texture
-from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, ColorProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.domain.catalog import Catalog
-from kiosk.domain.model import Direction
+from kiosk.domain.model import Direction, pick_text
 from kiosk.domain.wedge import WedgeParser
 from kiosk.services.kiosk_status import DoorCounters, SyncView
 from kiosk.services.scanner_pipeline import ScanEvent
 from kiosk.services.scanning import ScanResult
-from kiosk.ui import presenters
+from kiosk.ui import door_presenters as dp
+from kiosk.ui import presenters, theme
+from kiosk.ui.i18n import N_
 
 if TYPE_CHECKING:  # the app imports the screens
     from kiosk.ui.app import KioskApp
@@ -30,6 +34,7 @@ PREVIEW_FPS = 15
 
 class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     gate = StringProperty("")
+    door_name = StringProperty("")  # the gate's name in the catalog (its check-in list's), not the raw id
     direction = StringProperty("entry")
     allow_exit = BooleanProperty(False)
     admitted = NumericProperty(0)
@@ -37,6 +42,8 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     badge_text = StringProperty("")
     badge_colour = ColorProperty((0.9, 0.62, 0, 1))
     last_text = StringProperty("")
+    history = ListProperty([])  # (text, colour) rows, newest first: the door's last scans
+    camera_text = StringProperty("")
     has_frames = BooleanProperty(False)
     keypad_open = BooleanProperty(False)
     verdict_visible = BooleanProperty(False)
@@ -46,11 +53,13 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     v_title = StringProperty("")
     v_detail = StringProperty("")
     v_tariff = StringProperty("")
+    v_ink = ColorProperty((0, 0, 0, 1))  # text and symbol colour: ≥ 4.5:1 on v_colour (kiosk.ui.theme)
+    v_waiting = StringProperty("")  # "2 more scans waiting": verdicts queued behind a refusal
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.app: KioskApp = App.get_running_app()
-        self.gate = self.app.services.gate
+        self.gate = self.door_name = self.app.services.gate
         self._catalog: Catalog | None = None
         self._sync: SyncView | None = None
         self._hide_event: Any = None  # Kivy ClockEvent
@@ -59,6 +68,8 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         self.frames_shown = 0
         self.scans_shown = 0
         self.last_result: ScanResult | None = None
+        self._board: dp.VerdictBoard[ScanResult | str] = dp.VerdictBoard(self.app.services.refusal_hold_s)
+        self._history: tuple[ScanResult, ...] = ()  # newest first
         self._wedge = WedgeParser()
         self._preview_event: Any = None  # Kivy ClockEvent
         self.app.bind(lang=lambda *_: self._relabel())
@@ -89,6 +100,7 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
 
     def _show_status(self, result: tuple[DoorCounters, SyncView, bool, Catalog]) -> None:
         counters, sync, allow_exit, self._catalog = result
+        self.door_name = dp.door_name(self.gate, self._catalog)
         self.admitted, self.inside = counters.admitted_today, counters.inside_now
         self._sync = sync
         self.allow_exit = allow_exit
@@ -104,6 +116,8 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
             self.badge_text, self.badge_colour = badge.text, badge.colour
         if self.last_result is not None:
             self.last_text = self._summary(self.last_result)
+        self._relabel_history()
+        self._relabel_waiting()
 
     # ---- camera ----------------------------------------------------------------------------------------------
     def camera_scan(self, event: ScanEvent) -> None:
@@ -119,6 +133,7 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
 
     def _update_preview(self, _dt: float) -> None:
         camera = self.app.camera
+        self._relabel_camera()
         if camera is None:
             return
         seq, frame = camera.latest()
@@ -134,6 +149,13 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         self.ids.preview.canvas.ask_update()
         self.frames_shown += 1
         self.has_frames = True
+
+    def _relabel_camera(self) -> None:
+        camera = self.app.camera
+        state = camera.state if camera is not None else ""
+        text = dp.camera_text(camera is not None, state, self.app.tr, self.app.lang)
+        if text != self.camera_text:
+            self.camera_text = text
 
     # ---- scans -----------------------------------------------------------------------------------------------
     def _scan(self, text: str) -> ScanResult | None:
@@ -151,14 +173,7 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
 
     def show_store_error(self, error: str) -> None:
         """The scan was not recorded (store full or busy past its retries): a warning, never silence."""
-        view = presenters.store_error_view(error, self.app.tr, self.app.lang)
-        self.v_kind, self.v_shape, self.v_colour = view.kind, view.shape, view.colour
-        self.v_title, self.v_detail, self.v_tariff = view.title, view.detail, ""
-        self.verdict_visible = True
-        self.app.sounds.play(view.sound)
-        if self._hide_event is not None:
-            self._hide_event.cancel()
-        self._hide_event = Clock.schedule_once(lambda _dt: self.hide_verdict(), view.seconds)
+        self._offer(error, "warn")
 
     def submit_code(self, text: str) -> None:
         """A code from the keypad or the USB scanner: scan it in a worker, show the verdict when done."""
@@ -173,18 +188,66 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         if result is None:
             return
         self.last_result = result
-        view = presenters.verdict_view(result.verdict, self.app.tr, self.app.lang, self._catalog_for_view())
+        self._history = dp.push_history(self._history, result)
+        self._relabel_history()
+        self._offer(result, presenters.verdict_view(result.verdict, self.app.tr, self.app.lang).kind)
+        self.refresh_status()
+
+    def _offer(self, item: ScanResult | str, kind: str) -> None:
+        """Show now, or queue behind a refusal still holding the screen (kiosk.ui.door_presenters.VerdictBoard)."""
+        if self._board.offer(item, kind, time.monotonic()):
+            self._display(item)
+        self._relabel_waiting()
+
+    def _view(self, item: ScanResult | str) -> presenters.VerdictView:
+        tr, lang = self.app.tr, self.app.lang
+        if isinstance(item, str):
+            return presenters.store_error_view(item, tr, lang)
+        verdict = item.verdict
+        view = presenters.verdict_view(verdict, tr, lang, self._catalog_for_view())
+        first = dp.first_use_text(verdict, self.gate, self._catalog, self.app.services.clock(), tr, lang)
+        detail = " ".join(t for t in (dp.entries_text(verdict, tr, lang), first or view.detail) if t)
+        return replace(view, detail=detail)
+
+    def _display(self, item: ScanResult | str) -> None:
+        view = self._view(item)
         self.v_kind, self.v_shape, self.v_colour = view.kind, view.shape, view.colour
+        self.v_ink = theme.ink_on(view.colour)
         self.v_title, self.v_detail = view.title, view.detail
         self.v_tariff = f"{view.tariff} · {view.tariff_icon}" if view.tariff_icon else view.tariff
         self.verdict_visible = True
-        self.scans_shown += 1
+        if not isinstance(item, str):
+            self.scans_shown += 1
+            self.last_text = self._summary(item)
         self.app.sounds.play(view.sound)
-        self.last_text = self._summary(result)
         if self._hide_event is not None:
             self._hide_event.cancel()
-        self._hide_event = Clock.schedule_once(lambda _dt: self.hide_verdict(), view.seconds)
-        self.refresh_status()
+        seconds = max(view.seconds, self._board.hold_s) if view.kind in dp.REFUSALS else view.seconds
+        self._hide_event = Clock.schedule_once(lambda _dt: self.hide_verdict(), seconds)
+
+    def _relabel_waiting(self) -> None:
+        waiting = len(self._board.waiting)
+        text = self.app.tr(N_("Scans waiting: {count} · tap for the next"), self.app.lang)
+        self.v_waiting = text.format(count=waiting) if waiting else ""
+
+    def _relabel_history(self) -> None:
+        colours = {"ok": theme.GREEN, "exit": theme.BLUE, "warn": theme.AMBER, "stop": theme.RED}
+        tr, lang, rows = self.app.tr, self.app.lang, []
+        for result in self._history:
+            view = presenters.verdict_view(result.verdict, tr, lang)
+            display = result.verdict.display
+            label = pick_text(display.tariff_name, lang) if display is not None else ""
+            item = dp.HistoryItem(view.kind, view.title, label, result.scanned_at)
+            rows.append((dp.history_line(item, lang), colours[view.kind]))
+        self.history = rows
+
+    def on_history(self, *_: object) -> None:
+        box = self.ids.history_box
+        box.clear_widgets()
+        for text, mark in self.history:
+            row = Factory.DoorHistoryRow()  # kv-declared properties cannot be passed to __init__
+            row.text, row.mark = text, mark
+            box.add_widget(row)
 
     def _catalog_for_view(self) -> Catalog | None:
         return self._catalog
@@ -197,10 +260,21 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         return text.format(time=i18n.time_of(result.scanned_at, self.app.lang), title=view.title)
 
     def hide_verdict(self) -> None:
-        self.verdict_visible = False
+        """Staff tapped the verdict, or its time is up: the next queued verdict, or the door screen again."""
         if self._hide_event is not None:
             self._hide_event.cancel()
             self._hide_event = None
+        following = self._board.release(time.monotonic())
+        if following is None:
+            self.verdict_visible = False
+        else:
+            self._display(following)
+        self._relabel_waiting()
+
+    def clear_verdicts(self) -> None:
+        """Nothing shown, nothing waiting (screenshots start each state from here)."""
+        self._board.clear()
+        self.hide_verdict()
 
     def set_direction(self, direction: str) -> None:
         if direction == "exit" and not self.allow_exit:

@@ -40,6 +40,8 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     device_text = StringProperty("")
     problems_text = StringProperty("")
     problem_count = NumericProperty(0)
+    locked_s = NumericProperty(0)  # seconds of PIN lockout left, shown as a countdown; the keys are off meanwhile
+    lockout_s: float = LOCKOUT_S
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -55,6 +57,7 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         self._camera_event: Any = None  # Kivy ClockEvent
         self._texture: Any = None  # Kivy Texture
         self._message = ""
+        self._lock_event: Any = None  # Kivy ClockEvent: the countdown's tick
         self.app.bind(lang=lambda *_: self._relabel())
         Clock.schedule_once(lambda _dt: self._relabel(), 0)
 
@@ -81,8 +84,8 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     def try_pin(self, pin: str) -> None:
         import time
 
-        if time.monotonic() < self._locked_until:
-            self._message = N_("Too many wrong PINs: wait a minute.")
+        if time.monotonic() < self._locked_until:  # the keys are disabled: only a script gets here
+            self.ids.pin_keys.clear()
             self._relabel()
             return
         self.ids.pin_keys.clear()
@@ -101,9 +104,24 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
             self._message = N_("Wrong PIN.")
             if self._tries >= MAX_PIN_TRIES:
                 self._tries = 0
-                self._locked_until = time.monotonic() + LOCKOUT_S
-                self._message = N_("Too many wrong PINs: wait a minute.")
+                self._locked_until = time.monotonic() + self.lockout_s
+                self._message = ""
+                self._lock_tick()
+                self._lock_event = Clock.schedule_interval(lambda _dt: self._lock_tick(), 0.25)
         self._relabel()
+
+    def _lock_tick(self) -> None:
+        """Count the lockout down on screen; at zero the keys come back."""
+        import math
+        import time
+
+        left = max(0, math.ceil(self._locked_until - time.monotonic()))
+        if left != self.locked_s:
+            self.locked_s = left
+            self._relabel()
+        if left == 0 and self._lock_event is not None:
+            self._lock_event.cancel()
+            self._lock_event = None
 
     # ---- status ----------------------------------------------------------------------------------------------
     def refresh_status(self) -> None:
@@ -141,6 +159,9 @@ class TechnicianScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         tr, lang, services = self.app.tr, self.app.lang, self.app.services
         hint = tr("Demo PIN: 1234", lang) if services.demo else ""
         self.pin_hint = tr(self._message, lang) if self._message else hint
+        if self.locked_s:
+            text = tr(N_("Too many wrong PINs: the keys work again in {seconds} s"), lang)
+            self.pin_hint = text.format(seconds=int(self.locked_s))
         if self._printer is not None:
             self.printer_text = presenters.printer_text(self._printer.state, tr, lang)
         sync = self._sync

@@ -28,14 +28,15 @@ def _fan(points: list[float], cx: float, cy: float) -> tuple[list[float], list[i
 
 
 class VerdictShape(Widget):  # type: ignore[misc]  # Kivy has no type stubs
-    """White symbol on the verdict colour: circle+tick (ok), triangle+! (warn), octagon+X (stop), arrow (exit)."""
+    """Ink symbol on the verdict colour: circle+tick (ok), triangle+! (warn), octagon+X (stop), arrow (exit)."""
 
     shape = StringProperty("circle_check")
     colour = ColorProperty((0, 0.62, 0.45, 1))
+    ink = ColorProperty((1, 1, 1, 1))  # the verdict's text colour (kiosk.ui.theme.ink_on): black on orange
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.bind(pos=self._draw, size=self._draw, shape=self._draw, colour=self._draw)
+        self.bind(pos=self._draw, size=self._draw, shape=self._draw, colour=self._draw, ink=self._draw)
 
     def _draw(self, *_: object) -> None:
         self.canvas.clear()
@@ -43,7 +44,7 @@ class VerdictShape(Widget):  # type: ignore[misc]  # Kivy has no type stubs
         r = min(self.width, self.height) / 2 * 0.95
         w = max(r * 0.16, 4)
         with self.canvas:
-            Color(1, 1, 1, 1)
+            Color(*self.ink)
             if self.shape == "circle_check":
                 Ellipse(pos=(cx - r, cy - r), size=(2 * r, 2 * r))
                 Color(*self.colour)
