@@ -18,6 +18,11 @@ from kiosk.domain.scan_input import MAX_CODE_CHARS, clean_scan
 from kiosk.domain.timeutil import parse_instant
 
 MAX_HOLDER_NAME = 200
+# What the door's on-screen keypad can type (kiosk.ui.widgets.keypad.CODE_KEYS is this string): when a barcode will
+# not scan, staff type the code printed under it, so a list code with any other character (lower case, spaces,
+# accents, other signs) could never be admitted by hand, and the importer refuses it.
+TYPEABLE_CODE_CHARS = "1234567890ABCDEFGHIJKLMNOPQRSTUVWXYZ-._"
+_TYPEABLE = frozenset(TYPEABLE_CODE_CHARS)
 
 
 class RowError(KioskError, ValueError):
@@ -67,6 +72,8 @@ def parse_ticket_row(row: Mapping[str, Any]) -> TicketRecord:
     if scanned.junk or len(scanned.text) > MAX_CODE_CHARS or scanned.text != raw_code.strip():
         raise RowError("code: contains control characters, spaces at the ends or is too long")
     code = scanned.text
+    if not _TYPEABLE.issuperset(code):
+        raise RowError("code: only capital letters A-Z, digits and - . _ (what the door keypad can type)")
     status_text = str(row.get("status") or "valid").strip().lower()
     try:
         status = TicketStatus(status_text)

@@ -152,8 +152,10 @@ def _door_states(app: KioskApp, shot: Shot, samples: dict[str, ScanResult]) -> S
     for state in ("failed", "starting"):
         if isinstance(camera, StillCamera):
             camera.state = state
+            door._relabel_camera()  # now, not at the next preview tick: the shot may settle before it
             yield from shot(f"door-camera-{state}")
             camera.state = ""
+            door._relabel_camera()
     if door.allow_exit:
         door.set_direction("exit")
         yield from shot("door-exit-mode")

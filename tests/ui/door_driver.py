@@ -170,6 +170,44 @@ def pin_script(app: Any, out: dict[str, Any]) -> Iterator[Any]:
     out["unlocked"] = tech.unlocked
 
 
+def keypad_script(app: Any, out: dict[str, Any], workdir: Path) -> Iterator[Any]:
+    """A typo keeps the typed text for correction; a USB scan while the keypad is open is scanned."""
+    door = app.manager.get_screen("door")
+    expected = demo_expected(workdir / "demo.sqlite")
+    valid = [c for c, v in expected if v == "valid" and len(c) < 20]
+    yield Until(lambda: door._catalog is not None, 15, "door status")
+    keypad = door.ids.code_keys
+    out["keys"] = [b.key for b in keypad.children if b.key != "back"]
+    tap(door.ids.open_keypad)
+    yield settled("keypad open")
+    code = valid[0]
+    typo = code[:-1] + ("Z" if code[-1] != "Z" else "Y")
+    type_on_keypad(keypad, typo)
+    tap(door.ids.keypad_ok)
+    yield Until(lambda: door.verdict_visible and door.v_kind == "stop", 10, "the typo is refused")
+    out["typo"] = {"kind": door.v_kind, "title": door.v_title}
+    tap(door.ids.verdict)
+    yield settled("refusal dismissed")
+    out["after_typo"] = [door.keypad_open, keypad.value, door.ids.typed.text, typo]
+    keys = {b.key: b for b in keypad.children}
+    tap(keys["back"])
+    type_on_keypad(keypad, code[-1])
+    tap(door.ids.keypad_ok)
+    yield Until(lambda: door.verdict_visible and door.v_kind == "ok", 10, "the corrected code is admitted")
+    yield settled("admitted")
+    out["corrected"] = [door.v_title, door.keypad_open]
+    tap(door.ids.verdict)
+    yield settled("dismissed")
+    tap(door.ids.open_keypad)
+    yield settled("keypad open again")
+    type_on_keypad(keypad, "AB")
+    scans = len(door.history)
+    wedge(valid[1])  # a guest's ticket on the hand scanner while staff type another one
+    yield Until(lambda: len(door.history) == scans + 1 and door.verdict_visible, 10, "the wedge scan is scanned")
+    yield settled("wedge verdict")
+    out["wedge"] = [door.v_kind, door.keypad_open, keypad.value]
+
+
 def _failing_camera() -> Any:
     """Opens after CAMERA_GATE (the door shows 'starting' meanwhile), then fails as an unplugged camera does."""
     CAMERA_GATE.wait(30)
@@ -188,7 +226,7 @@ def build(scenario: str, workdir: Path) -> AppServices:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["sticky", "camera", "exit", "pin"])
+    parser.add_argument("scenario", choices=["sticky", "camera", "exit", "pin", "keypad"])
     parser.add_argument("workdir")
     args = parser.parse_args()
     from kiosk.ui.app import KioskApp
@@ -201,6 +239,7 @@ def main() -> int:
         "camera": lambda: camera_script(app, out),
         "exit": lambda: exit_script(app, out),
         "pin": lambda: pin_script(app, out),
+        "keypad": lambda: keypad_script(app, out, workdir),
     }
     seq = Sequencer(app, scripts[args.scenario]())
     seq.start(0.3)

@@ -17,6 +17,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.model import Direction, pick_text
+from kiosk.domain.verdicts import VerdictCode
 from kiosk.domain.wedge import WedgeParser
 from kiosk.services.kiosk_status import DoorCounters, SyncView
 from kiosk.services.scanner_pipeline import ScanEvent
@@ -243,11 +244,26 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
 
     def on_history(self, *_: object) -> None:
         box = self.ids.history_box
+        shown = [(r.text, tuple(r.mark)) for r in box.children[::-1]]  # top row first
+        wanted = [(text, tuple(mark)) for text, mark in self.history]
+        if wanted == shown:
+            return
+        # One new scan: add its row on top and drop the oldest, so the other labels keep their fitted fonts (a
+        # rebuild refits ten labels per scan, which delayed the verdict's frame under software GL).
+        if wanted and shown[: len(wanted) - 1] == wanted[1:] and len(shown) >= len(wanted) - 1:
+            box.add_widget(self._history_row(*wanted[0]), index=len(box.children))
+            for row in box.children[: len(box.children) - len(wanted)]:
+                box.remove_widget(row)
+            return
         box.clear_widgets()
-        for text, mark in self.history:
-            row = Factory.DoorHistoryRow()  # kv-declared properties cannot be passed to __init__
-            row.text, row.mark = text, mark
-            box.add_widget(row)
+        for text, mark in wanted:
+            box.add_widget(self._history_row(text, mark))
+
+    @staticmethod
+    def _history_row(text: str, mark: tuple[float, ...]) -> Any:
+        row = Factory.DoorHistoryRow()  # kv-declared properties cannot be passed to __init__
+        row.text, row.mark = text, mark
+        return row
 
     def _catalog_for_view(self) -> Catalog | None:
         return self._catalog
@@ -293,13 +309,21 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         self.ids.code_keys.clear()
 
     def submit_typed(self) -> None:
-        text = self.ids.code_keys.value
-        self.close_keypad()
-        self.submit_code(text)
+        """Check the typed code. The keypad closes on an admission or exit; a refusal (a typo, most often) leaves
+        it open under the verdict with the text as typed, so staff correct one key instead of typing it all again."""
+        text = self.ids.code_keys.value.strip()
+        if text:
+            self.app.worker.submit(self._scan, text, done=self._typed_done)
+
+    def _typed_done(self, result: ScanResult | None) -> None:
+        self.show_result(result)
+        if result is not None and result.verdict.code in (VerdictCode.VALID, VerdictCode.EXIT_RECORDED):
+            self.close_keypad()
 
     # ---- USB keyboard-wedge scanner --------------------------------------------------------------------------
+    # Read with the keypad open too: a guest's ticket on the hand scanner while staff type another is scanned.
     def _on_textinput(self, _window: object, text: str) -> bool:
-        if self.manager is None or self.manager.current != self.name or self.keypad_open:
+        if self.manager is None or self.manager.current != self.name:
             return False
         now = time.monotonic()
         for ch in text:
@@ -309,7 +333,7 @@ class DoorScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     def _on_key_down(self, _window: object, key: int, *_args: object) -> bool:
         if key not in (13, 271):  # Enter / keypad Enter end a scanner burst
             return False
-        if self.manager is None or self.manager.current != self.name or self.keypad_open:
+        if self.manager is None or self.manager.current != self.name:
             return False
         code = self._wedge.key("enter", time.monotonic())
         if code:

@@ -7,10 +7,11 @@ from typing import Any
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.gridlayout import GridLayout
 
+from kiosk.domain.ticket_rows import TYPEABLE_CODE_CHARS
 from kiosk.ui.widgets.common import TouchButton
 
-# The characters of our codes (see kiosk.domain.codes and the list code alphabet) plus the digits 0 and 1.
-CODE_KEYS = "0123456789ABCDEFGHJKLMNPQRSTUVWX-"
+# Every character a list code may contain (the importer refuses others) — signed codes use a subset of them.
+CODE_KEYS = TYPEABLE_CODE_CHARS
 DIGIT_KEYS = "123456789.0"
 PIN_KEYS = "1234567890"
 
