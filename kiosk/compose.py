@@ -92,19 +92,29 @@ def _release_freed_memory() -> None:
             ctypes.CDLL(name).malloc_trim(0)
 
 
+def demo_video(video: Path, codes: list[str]) -> Path:
+    """The demo camera's video of `codes`, made if missing (on the camera's thread, never the UI's)."""
+    if not video.exists():
+        from kiosk.demo.frame_synth import make_demo_video, release_caches
+
+        partial = video.with_name("partial-" + video.name)
+        try:
+            make_demo_video(codes, partial, size=(1280, 720), fps=15, hold_seconds=1.2, gap_seconds=1.5)
+        finally:
+            release_caches()  # the drawing caches held ~85 MB for the app's life (bench/bench_memory.py)
+        partial.replace(video)
+        _release_freed_memory()  # drawing the frames churned a lot of large buffers
+    return video
+
+
 def video_camera(video: Path, codes: list[str] | None = None) -> CameraFactory:
     """The demo's simulated camera: a video of tickets (generated on first use from `codes`), in a loop."""
 
     def source() -> Any:
         from kiosk.adapters.camera import VideoFileSource
 
-        if not video.exists() and codes is not None:
-            from kiosk.demo.frame_synth import make_demo_video
-
-            partial = video.with_name("partial-" + video.name)
-            make_demo_video(codes, partial, size=(1280, 720), fps=15, hold_seconds=1.2, gap_seconds=1.5)
-            partial.replace(video)
-            _release_freed_memory()  # drawing the frames churned a lot of large buffers
+        if codes is not None:
+            demo_video(video, codes)
         return VideoFileSource(video, realtime=True, loop=True)
 
     return pipeline_camera(source)

@@ -242,11 +242,22 @@ def _technician_wipe(tech: TechnicianScreen, shot: Shot) -> Script:
     """Central's signed wipe waiting for confirmation, and a sale central refused (as the agent records them)."""
     from dataclasses import replace
 
+    from kiosk.ui.scripted import Until
+
+    yield 1.0  # a status refresh still on the worker would land after the state below and undo it
     sync = tech._sync
     if sync is None:  # no store on this demo: nothing to show
         return
-    tech._sync = replace(sync, wipe_requested=True, dead_letters=1, last_rejection="out_of_scope")
-    tech._relabel()
+    asked = replace(sync, wipe_requested=True, dead_letters=1, last_rejection="out_of_scope")
+
+    def shown() -> bool:
+        if tech._sync is not asked:  # a late refresh replaced it: show the state again
+            tech._sync = asked
+            tech._relabel()
+            return False
+        return bool(tech.wipe_text)
+
+    yield Until(shown, 5, "wipe request shown")
     yield from shot("technician-wipe-requested")
     tech._sync = sync
     tech._relabel()
