@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk.domain.languages import LANGUAGES
 
@@ -249,9 +249,16 @@ def _technician_wipe(tech: TechnicianScreen, shot: Shot) -> Script:
     if sync is None:  # no store on this demo: nothing to show
         return
     asked = replace(sync, wipe_requested=True, dead_letters=1, last_rejection="out_of_scope")
+    real_done = tech._status_done
+
+    def keep_asked(result: tuple[Any, Any, Any]) -> None:  # refreshes during the shot keep the state shown
+        printer, _sync, space = result
+        real_done((printer, asked, space))
+
+    tech._status_done = keep_asked  # type: ignore[method-assign]
 
     def shown() -> bool:
-        if tech._sync is not asked:  # a late refresh replaced it: show the state again
+        if tech._sync is not asked:  # a refresh submitted before the override landed: show the state again
             tech._sync = asked
             tech._relabel()
             return False
@@ -259,6 +266,7 @@ def _technician_wipe(tech: TechnicianScreen, shot: Shot) -> Script:
 
     yield Until(shown, 5, "wipe request shown")
     yield from shot("technician-wipe-requested")
+    tech._status_done = real_done  # type: ignore[method-assign]
     tech._sync = sync
     tech._relabel()
 
