@@ -292,6 +292,17 @@ class UiConfig(_Section):
     ] = 90
 
 
+class SalesConfig(_Section):
+    attended: Annotated[
+        StrictBool,
+        Field(
+            title="Attended counter",
+            description="true: staff stand at this kiosk; free tariffs (price 0, e.g. invitations) are offered "
+            "behind the technician PIN. false (unattended, the default): free tariffs are not offered at all.",
+        ),
+    ] = False
+
+
 class WifiConfig(_Section):
     ssid: Annotated[str, Field(title="Wi-Fi SSID", description="Access point name.", min_length=1, max_length=32)] = (
         "Infomaniak"
@@ -334,6 +345,7 @@ class KioskConfig(_Section):
     )
     paths: Annotated[PathsConfig, Field(title="Paths", description="Where the device keeps its data.")] = PathsConfig()
     ui: Annotated[UiConfig, Field(title="UI", description="Touch screen behaviour.")] = UiConfig()
+    sales: Annotated[SalesConfig, Field(title="Sales", description="Walk-up selling.")] = SalesConfig()
     wifi: Annotated[
         WifiConfig | None, Field(title="Wi-Fi", description="Wireless network; leave out on wired devices.")
     ] = None
@@ -344,6 +356,12 @@ class KioskConfig(_Section):
         if value != CONFIG_VERSION:
             raise ValueError(f"is {value}; this firmware reads version {CONFIG_VERSION} (load through load_config)")
         return value
+
+    @model_validator(mode="after")
+    def _attended_needs_a_selling_role(self) -> KioskConfig:
+        if self.sales.attended and not self.device.can_sell:
+            raise ValueError("sales.attended is true but device.role is 'door': a door kiosk sells nothing")
+        return self
 
     @property
     def can_sell(self) -> bool:
@@ -368,6 +386,7 @@ __all__ = [
     "PathsConfig",
     "PrinterConfig",
     "Role",
+    "SalesConfig",
     "TechnicianConfig",
     "UiConfig",
     "WifiConfig",

@@ -195,6 +195,7 @@ def compose_demo(
         demo=True,
         pin_check=lambda pin: pin == DEMO_PIN,
         idle_timeout_s=90.0,
+        attended=True,  # the demo is a staffed counter: its invitations are shown, behind the demo PIN
         clock=clock,
         notifier=SystemdNotifier(),
     )
@@ -281,6 +282,7 @@ def _configured(config: Any, store: Store, clock: Clock) -> AppServices:
         languages=tuple(config.languages.offered),
         default_lang=config.languages.default,
         idle_timeout_s=float(config.ui.idle_timeout_s),
+        attended=config.sales.attended,
         fullscreen=config.ui.fullscreen,
         clock=clock,
         notifier=SystemdNotifier(),

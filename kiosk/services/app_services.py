@@ -45,6 +45,7 @@ class AppServices:
     default_lang: str = DEFAULT_LANGUAGE
     idle_timeout_s: float = 90.0
     refusal_hold_s: float = 3.0  # a door's refusal holds the screen this long against the next scan
+    attended: bool = False  # config sales.attended: staff at the counter may sell free tariffs behind the PIN
     fullscreen: bool = False
     version: str = __version__
     clock: Clock = system_clock

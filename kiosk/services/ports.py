@@ -277,6 +277,7 @@ class JobsView:
     printed: int
     problem: str = ""  # printer state word while it blocks the jobs, else ""
     failed: bool = False
+    lost: int = 0  # jobs that will not print by themselves (outcome unknown, or failed): a reprint is needed
 
 
 class PrintingPort(Protocol):
@@ -288,6 +289,14 @@ class PrintingPort(Protocol):
     def printer(self) -> PrinterView: ...
 
     def jobs(self, job_ids: tuple[str, ...]) -> JobsView: ...
+
+    def state(self) -> str:
+        """The printer's state word as last seen, without asking the printer (cheap: the sales screen polls it)."""
+        ...
+
+    def reprint(self, job_ids: tuple[str, ...], *, device_id: str, reason: str) -> tuple[str, ...]:
+        """Reprint the jobs among `job_ids` that did not print; the ids to follow (printed/queued ones kept)."""
+        ...
 
     def test_print(self, lang: str = "en") -> None:
         """A test label on the configured stock, captioned in `lang` (the technician's)."""
@@ -312,7 +321,13 @@ class NoPrinting:
         return PrinterView(self._reason)
 
     def jobs(self, job_ids: tuple[str, ...]) -> JobsView:
-        return JobsView(len(job_ids), 0, self._reason, failed=bool(job_ids))
+        return JobsView(len(job_ids), 0, self._reason, failed=bool(job_ids), lost=len(job_ids))
+
+    def state(self) -> str:
+        return self._reason
+
+    def reprint(self, job_ids: tuple[str, ...], *, device_id: str, reason: str) -> tuple[str, ...]:
+        raise RuntimeError("no printer is set up on this kiosk")
 
     def test_print(self, lang: str = "en") -> None:
         raise RuntimeError("no printer is set up on this kiosk")

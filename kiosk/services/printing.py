@@ -67,6 +67,7 @@ FaultListener = Callable[[str | None, PrinterStatus], None]
 class PrintWorker:
     """Sends queued jobs in order from a background thread. Listeners are called on that thread.
 
+    `status_poll`: while idle, the printer's status is read this often (seconds) into `last_status`.
     `confirm_timeout`: how long after sending the printer may go without an answer (or keep the label in its
     buffer with no fault) before the job is declared `unknown`. Time spent in a reported fault does not count:
     a label held by "paper out" prints when the roll is changed.
@@ -83,6 +84,7 @@ class PrintWorker:
         fault_poll: float = 1.0,
         watch_poll: float = 0.05,
         confirm_timeout: float = 20.0,
+        status_poll: float = 2.0,
         backoff: Backoff = PATIENT_BACKOFF,
     ) -> None:
         self.store = store
@@ -95,6 +97,8 @@ class PrintWorker:
         self.fault_poll = fault_poll
         self.watch_poll = watch_poll
         self.confirm_timeout = confirm_timeout
+        self.status_poll = status_poll
+        self._status_at = float("-inf")  # monotonic time of the last idle ~HS
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -184,9 +188,18 @@ class PrintWorker:
                 log.exception("print worker: unexpected error; retrying")
                 outcome = "error"
             if outcome == "idle":
+                self._idle_status()
                 self._sleep(self.idle_poll)
             elif outcome in ("fault", "error"):
                 self._stop.wait(self.fault_poll)
+
+    def _idle_status(self) -> None:
+        """Ask the printer how it is while nothing prints, so `last_status` is never stale: the sales start screen
+        refuses payment while it cannot print, and shows the printer back once it is."""
+        if time.monotonic() - self._status_at < self.status_poll:
+            return
+        self._status_at = time.monotonic()
+        self._report(self.printer.status())
 
     # --- one step ---------------------------------------------------------------------------------------------
     def run_once(self) -> str:

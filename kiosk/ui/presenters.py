@@ -247,6 +247,7 @@ def cart_summary(cart: Cart, lang: str, tr: Tr) -> str:
 
 SALE_ERRORS = {
     "cart_empty": N_("Choose at least one ticket."),
+    "printer_down": N_("Tickets cannot be printed right now: please call a staff member."),
     "not_free": N_("Only free tickets can be given without payment."),
     "nothing_to_pay": N_("These tickets are free: confirm without payment."),
     "card_reference_invalid": N_("Enter the reference printed by the card terminal (3 to 32 letters or digits)."),

@@ -106,14 +106,40 @@ class JournalPrinting:
         with self._store.read() as conn:
             jobs = [self.journal.get(conn, j) for j in job_ids]
         printed = sum(1 for j in jobs if j is not None and j.state is JobState.CONFIRMED)
-        failed = any(j is None or j.state in (JobState.FAILED, JobState.UNKNOWN) for j in jobs)
+        lost = sum(1 for j in jobs if j is None or j.state in (JobState.FAILED, JobState.UNKNOWN))
         problem = ""
         if printed < len(job_ids):
-            state = state_of(self.worker.last_status)
+            # last_status is fresh: the worker reads it while idle too (a printer back after a drop shows "ready")
+            state = self.state()
             problem = "" if state in ("ready", "") else state
-            if failed and not problem:
+            if lost and not problem:
                 problem = "error"
-        return JobsView(len(job_ids), printed, problem, failed)
+        return JobsView(len(job_ids), printed, problem, lost > 0, lost)
+
+    def state(self) -> str:
+        return state_of(self.worker.last_status)
+
+    def reprint(self, job_ids: tuple[str, ...], *, device_id: str, reason: str) -> tuple[str, ...]:
+        """A new "Reprint N" copy (logged, `reprint` event) of each job that did not print; printed ones are kept.
+
+        A job still queued or being sent is kept as it is (it prints by itself), and a cancelled one (sale voided)
+        is never reprinted: nothing is printed twice without being marked a reprint.
+        """
+        now = self._clock()
+        follow: list[str] = []
+        with self._store.write() as conn:
+            for job_id in job_ids:
+                job = self.journal.get(conn, job_id)
+                lost = job is not None and (
+                    job.state is JobState.UNKNOWN
+                    or (job.state is JobState.FAILED and not job.error.startswith("cancelled"))
+                )
+                if lost:
+                    follow.append(self.journal.reprint(conn, job_id, now, device_id=device_id, reason=reason))
+                else:
+                    follow.append(job_id)
+        self.worker.wake()
+        return tuple(follow)
 
     def test_print(self, lang: str = "en") -> None:
         """A label on the configured stock (format and resolution), captioned in the technician's language."""

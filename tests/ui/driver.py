@@ -209,7 +209,11 @@ def sale_script(app: Any, out: dict[str, Any], control_port: int) -> Iterator[An
     yield Until(lambda: sales.step == "tickets" and len(sales.ids.tariffs.children) > 0, 5, "tariffs again")
     yield settled("tariffs listed")
     rows = {r.tariff_id: r for r in sales.ids.tariffs.children}
-    tap(rows[dv.T_INVITE].ids.plus)
+    tap(rows[dv.T_INVITE].ids.plus)  # a free tariff: the staff PIN first (the demo is an attended counter)
+    yield settled("staff PIN asked")
+    type_on_keypad(sales.ids.staff_keys, "1234")
+    tap(sales.ids.staff_ok)
+    yield Until(lambda: sales.cart is not None and sales.cart.count == 1, 10, "invitation added")
     yield settled("invitation added")
     tap(sales.ids.to_payment)
     yield settled("payment step")
@@ -277,7 +281,8 @@ def build(args: argparse.Namespace) -> AppServices:
         expected = demo_expected(db)
         reel = [next(c for c, v in expected if v == "valid"), next(c for c, v in expected if v == "unknown")]
         return compose_demo(db, now=now, clock=clock, camera=True, printing=False, reel=reel)
-    services = compose_demo(db, now=now, clock=clock, camera=False, printing=False, role=role, tickets=60)
+    printing = args.scenario == "idle"  # the sales start screen waits for a printer that can print
+    services = compose_demo(db, now=now, clock=clock, camera=False, printing=printing, role=role, tickets=60)
     if args.printer_port:
         from kiosk.adapters.zebra import ZebraPrinter
         from kiosk.compose_services import print_journal, print_worker, selling_service

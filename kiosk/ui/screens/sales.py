@@ -16,24 +16,24 @@ from typing import TYPE_CHECKING, Any
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, Screen
 
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.receipts import SaleReceipt
 from kiosk.domain.sales import Cart, Payment, PaymentMethod, SaleError, quick_cash_amounts, round_cash, settle
-from kiosk.services.ports import JobsView
 from kiosk.ui import i18n, presenters
+from kiosk.ui import sale_presenters as sp
 from kiosk.ui.i18n import N_
+from kiosk.ui.screens.sale_staff import QrCode, SaleStaff
 from kiosk.ui.widgets.common import TouchButton
 
 if TYPE_CHECKING:  # the app imports the screens
     from kiosk.ui.app import KioskApp
 
+__all__ = ["PerformanceButton", "QrCode", "SalesScreen", "TariffRowWidget"]
 log = logging.getLogger(__name__)
-PRINT_POLL_S = 0.4
-DONE_RETURN_S = 20.0
 UNPAID_STEPS = ("tickets", "payment", "cash", "card")
 STEP_TITLES = {
     "performance": N_("Buy tickets"),
@@ -43,6 +43,7 @@ STEP_TITLES = {
     "card": N_("Card payment"),
     "printing": N_("Printing"),
     "done": N_("Thank you"),
+    "staff": N_("Staff"),
 }
 
 
@@ -67,7 +68,7 @@ class TariffRowWidget(BoxLayout):  # type: ignore[misc]  # Kivy has no type stub
         self.screen.step_tariff(self.tariff_id, delta)
 
 
-class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
+class SalesScreen(SaleStaff, Screen):  # type: ignore[misc]  # Kivy has no type stubs
     title_text = StringProperty("")
     error_text = StringProperty("")
     performance_text = StringProperty("")
@@ -78,11 +79,22 @@ class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     due_text = StringProperty("")
     received_text = StringProperty("")
     change_text = StringProperty("")
+    change_tone = ListProperty(list(sp.OK_TONE))
     change_after_text = StringProperty("")
     jobs_total = NumericProperty(0)
     jobs_printed = NumericProperty(0)
+    jobs_missing = NumericProperty(0)
     printer_problem = StringProperty("")
-    done_text = StringProperty("")
+    gate_blocked = BooleanProperty(False)
+    gate_buyer = StringProperty("")
+    gate_staff = StringProperty("")
+    done_title = StringProperty("")
+    done_count = StringProperty("")
+    done_hint = StringProperty("")
+    done_tone = ListProperty(list(sp.OK_TONE))
+    order_ref_text = StringProperty("")
+    order_qr = ListProperty([])
+    staff_text = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -94,9 +106,7 @@ class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         self.tendered: Decimal | None = None
         self._error_reason = ""
         self._last_touch = time.monotonic()
-        self._print_event: Any = None  # Kivy ClockEvent
-        self._done_event: Any = None  # Kivy ClockEvent
-        self._printer_state = ""
+        self._init_staff()
         self._idle_event = Clock.schedule_interval(self._check_idle, 1.0)
         self.app.bind(lang=lambda *_: self._relabel())
         Window.bind(on_touch_down=lambda *_: self.touched())
@@ -127,12 +137,10 @@ class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         self.order_id = None
         self.receipt = None
         self.tendered = None
-        if self._print_event is not None:
-            self._print_event.cancel()
-            self._print_event = None
-        if self._done_event is not None:
-            self._done_event.cancel()
-            self._done_event = None
+        self._stop_print_events()
+        self._job_ids, self._staff, self._staff_ok = (), None, False
+        self.jobs_total = self.jobs_printed = self.jobs_missing = 0
+        self.order_qr = []
         self.ids.cash_keys.clear()
         self.ids.card_keys.clear()
         self.go("performance")
@@ -163,7 +171,8 @@ class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
 
     def _check_idle(self, _dt: float) -> None:
         timeout = self.app.services.idle_timeout_s
-        if self.step in UNPAID_STEPS and time.monotonic() - self._last_touch > timeout:
+        unpaid = self.step in UNPAID_STEPS or (self.step == "staff" and self.receipt is None)
+        if unpaid and time.monotonic() - self._last_touch > timeout:
             log.info("idle for %ss: sale reset", timeout)
             self.reset_for_next_buyer()
 
@@ -191,22 +200,16 @@ class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
             self._fill_quick_cash(cash_due)
             if self.tendered is None:
                 self.received_text = tr("Cash received: type or tap an amount", lang)
-                self.change_text = ""
             else:
                 self.received_text = tr("Cash received: {amount}", lang).format(amount=i18n.chf(self.tendered, lang))
-                change = self.tendered - cash_due
-                self.change_text = (
-                    tr("Change to give: {change}", lang).format(change=i18n.chf(change, lang))
-                    if change >= 0
-                    else tr("Still missing: {missing}", lang).format(missing=i18n.chf(-change, lang))
-                )
+            self.change_text, tone = sp.cash_line(self.tendered, cash_due, tr, lang)
+            self.change_tone = list(tone)
         receipt = self.receipt
         if receipt is not None:
             s = receipt.settlement
             self.change_after_text = (
                 tr("Change to give: {change}", lang).format(change=i18n.chf(s.change, lang)) if s.change > 0 else ""
             )
-            self.done_text = tr("Order {ref}", lang).format(ref=receipt.order_ref)
         self._relabel_printer()
 
     def _fill_performances(self) -> None:
@@ -231,6 +234,7 @@ class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
     def _fill_tariffs(self, catalog: Catalog, cart: Cart) -> None:
         box = self.ids.tariffs
         rows = presenters.tariff_rows(catalog, cart, self.app.lang, self.app.tr)
+        rows = sp.sellable_tariffs(rows, lambda r: r.tariff_id, catalog, self.app.services.attended)
         existing = {w.tariff_id: w for w in box.children}
         if set(existing) != {r.tariff_id for r in rows}:
             box.clear_widgets()
@@ -254,12 +258,20 @@ class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
 
     # ---- choosing --------------------------------------------------------------------------------------------
     def choose_performance(self, performance_id: int, event_id: int) -> None:
+        if not self.printer_can_print():  # no money is taken for a ticket that cannot be printed
+            self._relabel_printer()
+            return
         self.cart = Cart(int(performance_id), int(event_id))
         self.order_id = None
         self.go("tickets")
 
     def step_tariff(self, tariff_id: int, delta: int) -> None:
         if self.cart is None or self.catalog is None:
+            return
+        free = sp.is_free_tariff(self.catalog, int(tariff_id))
+        if free and delta > 0 and not (self.app.services.attended and self._staff_ok):
+            if self.app.services.attended:  # unattended: free tariffs are not even listed
+                self.ask_staff("free", lambda: self.step_tariff(tariff_id, delta))
             return
         self.cart = self.cart.step(self.catalog.tariffs[int(tariff_id)], delta)
         self.order_id = None  # a changed cart is a new order
@@ -269,6 +281,9 @@ class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         if self.cart is None or self.cart.is_empty:
             self._show_error("cart_empty")
             return
+        if not self.printer_can_print():
+            self._show_error("printer_down")
+            return
         self.go("payment")
 
     # ---- paying ----------------------------------------------------------------------------------------------
@@ -276,6 +291,7 @@ class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
         self.ids.cash_keys.value = str(amount)
 
     def cash_typed(self, text: str) -> None:
+        self._clear_error()  # the error was about the amount before this key
         try:
             self.tendered = Decimal(text) if text else None
         except InvalidOperation:
@@ -316,48 +332,26 @@ class SalesScreen(Screen):  # type: ignore[misc]  # Kivy has no type stubs
             log.error("sale failed", exc_info=exc)
             self._show_error("failed")
 
+    def card_typed(self, _text: str) -> None:
+        self._clear_error()
+
+    def _clear_error(self) -> None:
+        self._error_reason = ""
+        self.error_text = ""
+
     def _show_error(self, reason: str) -> None:
         self._error_reason = reason
         self.error_text = presenters.sale_error_text(SaleError(reason), self.app.tr, self.app.lang)
 
     def _sold(self, receipt: SaleReceipt) -> None:
         self.receipt = receipt
+        self.order_qr = sp.qr_matrix(receipt.order_ref)
         self.app.worker.submit(self.app.services.printing.wake)
-        self.jobs_total = len(receipt.print_jobs)
         self.jobs_printed = 0
+        self.jobs_missing = len(receipt.print_jobs)
         self.printer_problem = ""
         if receipt.print_jobs:
-            self.go("printing")
-            self._print_event = Clock.schedule_interval(lambda _dt: self._poll_print(), PRINT_POLL_S)
+            self._follow_jobs(receipt.print_jobs)
         else:
-            self._printer_state = self.app.services.printing.printer().state
-            self.go("done")
-            self._done_event = Clock.schedule_once(lambda _dt: self.reset_for_next_buyer(), DONE_RETURN_S)
-
-    # ---- printing --------------------------------------------------------------------------------------------
-    def _poll_print(self) -> None:
-        receipt = self.receipt
-        if receipt is None:
-            return
-        printing = self.app.services.printing
-        self.app.worker.submit(printing.jobs, receipt.print_jobs, done=self._print_progress)
-
-    def _print_progress(self, view: JobsView) -> None:
-        if self.receipt is None:
-            return
-        self.jobs_total, self.jobs_printed = view.total, view.printed
-        self._printer_state = view.problem
-        self._relabel_printer()
-        if view.printed >= view.total:
-            if self._print_event is not None:
-                self._print_event.cancel()
-                self._print_event = None
-            self.go("done")
-            self._done_event = Clock.schedule_once(lambda _dt: self.reset_for_next_buyer(), DONE_RETURN_S)
-
-    def _relabel_printer(self) -> None:
-        state = self._printer_state
-        if self.step == "printing":
-            self.printer_problem = presenters.printer_text(state, self.app.tr, self.app.lang) if state else ""
-        elif self.step == "done" and state and self.jobs_total == 0:
-            self.printer_problem = ""
+            self.jobs_total = self.jobs_missing = 0
+            self._to_done()
