@@ -166,10 +166,17 @@ def _sales_states(app: KioskApp, shot: Shot) -> Script:
     from kiosk.ui.scripted import Until
 
     sales: SalesScreen = app.manager.get_screen("sales")
+    # the pictures show the printer states set below, not the emulator's live one (its poll is held meanwhile)
+    sales._printer_state_seen = lambda state: None  # type: ignore[method-assign]
     app.show("sales")
     sales.reset()
     yield Until(lambda: bool(sales.ids.performances.children), 10, "performances listed")
     yield from shot("sale-1-performance")
+    sales._printer_state = "paper_out"
+    sales._relabel_printer()
+    yield from shot("sale-1-performance-printer-blocked")
+    sales._printer_state = "ready"
+    sales._relabel_printer()
     today = next(p for p in sales.ids.performances.children[::-1] if p.today)
     sales.choose_performance(today.performance_id, today.event_id)
     assert sales.catalog is not None  # the performances above come from it
@@ -185,19 +192,38 @@ def _sales_states(app: KioskApp, shot: Shot) -> Script:
     sales.go("cash")
     sales.set_tendered(Decimal("200"))
     yield from shot("sale-4-cash")
+    sales.set_tendered(Decimal("50"))
+    yield from shot("sale-4-cash-missing")
     sales.ids.card_keys.value = "004711"
     sales.go("card")
     yield from shot("sale-5-card")
+    sales._show_error("card_reference_invalid")
+    yield from shot("sale-5-card-error")
     sales.go("cash")
     sales._show_error("tendered_too_little")
     yield from shot("sale-4-cash-error")
+    yield from _sale_end_states(sales, shot)
+    del sales._printer_state_seen  # the live printer again
+    sales.reset()
+
+
+def _sale_end_states(sales: SalesScreen, shot: Shot) -> Script:
+    """Printing, done, a sale with labels missing (printer back / dead), and the staff PIN for Print again."""
     for problem in ("paper_out", "head_open"):
         _fake_printing(sales, problem)
         yield from shot(f"sale-6-printing-{problem.replace('_', '-')}")
     _fake_printing(sales, "")
-    sales.go("done")
+    sales.jobs_printed, sales.jobs_missing = 3, 0
+    sales._to_done()
     yield from shot("sale-7-done")
-    sales.reset()
+    for state, name in (("ready", "not-printed"), ("unreachable", "printer-dead")):
+        _fake_printing(sales, state)
+        sales.jobs_printed, sales.jobs_missing = 1, 2
+        sales._to_done()
+        yield from shot(f"sale-8-done-{name}")
+    sales.print_again()
+    yield from shot("sale-9-staff-pin")
+    sales.staff_cancel()
 
 
 def _technician_states(app: KioskApp, shot: Shot) -> Script:
@@ -298,11 +324,13 @@ def _fake_printing(sales: SalesScreen, problem: str) -> None:
     """Show the printing step with a printer problem, as the real poll would (no printer needed)."""
     from kiosk.domain.receipts import SaleReceipt
     from kiosk.domain.sales import Payment, PaymentMethod, settle
+    from kiosk.ui import sale_presenters
 
     assert sales.cart is not None  # the tickets step filled it
     settlement = settle(sales.cart, Payment(PaymentMethod.CASH, tendered=Decimal("200")))
     now = sales.app.services.clock()
     sales.receipt = SaleReceipt("shot", "W7K2M9QX", now, settlement, (), print_jobs=("a", "b", "c"))
+    sales.order_qr = sale_presenters.qr_matrix("W7K2M9QX")
     sales.go("printing")
     sales.jobs_total, sales.jobs_printed = 3, 1
     sales._printer_state = problem
