@@ -23,7 +23,7 @@ def test_a_kiosk_is_unattended_unless_configured() -> None:
 
 
 def test_attended_must_be_a_real_boolean() -> None:
-    with pytest.raises(ValidationError, match="sales.attended"):
+    with pytest.raises(ValidationError, match=r"sales\.attended"):
         make(sales={"attended": "yes"})
 
 
