@@ -132,10 +132,16 @@ class SaleStaff:
         if self.receipt is None:
             return
         self.jobs_total, self.jobs_printed, self.jobs_missing = view.total, view.printed, view.total - view.printed
-        if view.problem:
-            self._printer_state = view.problem
         # every label printed, or the rest will not print by themselves (outcome unknown): the done step says so
         settled = view.printed + view.lost >= view.total
+        if settled:
+            # no more job polls: their "error" for a lost label would hide the printer's own state
+            # (a printer back after a drop must read "ready", so staff know a reprint will work)
+            if self._print_event is not None:
+                self._print_event.cancel()
+                self._print_event = None
+        elif view.problem:
+            self._printer_state = view.problem
         if settled and self.ids.steps.current == "printing":
             if view.lost:
                 log.warning("sale %s: %d of %d labels not printed", self.receipt.order_ref, view.lost, view.total)
