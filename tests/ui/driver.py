@@ -204,6 +204,7 @@ def sale_script(app: Any, out: dict[str, Any], control_port: int) -> Iterator[An
     # a second sale: free invitations, back/cancel on the way
     tap(sales.ids.new_sale)
     yield Until(lambda: sales.step == "performance" and len(sales.ids.performances.children) > 0, 10, "restart")
+    yield Until(lambda: not sales.gate_blocked, 10, "the start screen sees the paper back")
     yield settled("sale restarted")
     tap(next(b for b in sales.ids.performances.children if b.performance_id == dv.PERF_TODAY))
     yield Until(lambda: sales.step == "tickets" and len(sales.ids.tariffs.children) > 0, 5, "tariffs again")
