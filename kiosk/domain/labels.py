@@ -17,8 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency
 
+from kiosk.domain import money
 from kiosk.domain.catalog import Catalog
 from kiosk.domain.errors import KioskError
 from kiosk.domain.languages import LANGUAGES, Language
@@ -124,9 +124,9 @@ def format_day(at: datetime, lang: str) -> str:
 
 
 def format_chf(amount: Decimal, lang: str) -> str:
-    """'CHF 1'250.00' / '45,00 CHF': Babel's Swiss format, with plain spaces and apostrophes (font 0 has them)."""
-    text = format_currency(amount, "CHF", locale=f"{norm_lang(lang)}_CH")
-    return clean_text(text.replace("\u2019", "'"))
+    """'CHF 1'250.00' in every language (kiosk.domain.money), with a plain space: font 0 has it."""
+    del lang  # one Swiss format for all languages; the parameter stays for the label and receipt callers
+    return money.format_chf(amount, nbsp=False)
 
 
 class LabelError(KioskError, ValueError):

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from babel.dates import format_date, format_time, format_timedelta
-from babel.numbers import format_currency
 
 from kiosk.domain.languages import LANGUAGES, Language
+from kiosk.domain.money import format_chf
 from kiosk.domain.timeutil import VENUE_TZ
 from kiosk.locales import DOMAIN, LOCALE_DIR, N_, Translator, norm
 
@@ -33,13 +33,15 @@ __all__ = [
     "time_of",
 ]
 
-# Swiss variants: CHF written the Swiss way (CHF 12.50 / 12.50 CHF), apostrophe thousands in de_CH.
+# Swiss variants for dates and times; money has one Swiss format in every language (kiosk.domain.money).
 BABEL_LOCALES: dict[Language, str] = {"fr": "fr_CH", "de": "de_CH", "it": "it_CH", "en": "en_CH"}
 LANGUAGE_NAMES: dict[Language, str] = {"fr": "Français", "de": "Deutsch", "it": "Italiano", "en": "English"}
 
 
 def chf(amount: Decimal, lang: str) -> str:
-    return format_currency(amount, "CHF", locale=BABEL_LOCALES[norm(lang)])
+    """'CHF 1'234.50' whatever `lang` is: Swiss tills and price tags write it so in fr, de, it and en alike."""
+    del lang  # kept in the signature so callers need not know the format ignores it
+    return format_chf(amount)
 
 
 def time_of(at: datetime, lang: str) -> str:

@@ -151,7 +151,7 @@ def test_receipt_lists_lines_and_total(dpi: int) -> None:
     )
     rendered = render_receipt(receipt, dpi)
     texts = field_texts(rendered.zpl)
-    assert "Quittance" in texts and "105,00 CHF" in texts and "90,00 CHF" in texts
+    assert "Quittance" in texts and "CHF 105.00" in texts and "CHF 90.00" in texts
     assert "line1" in rendered.truncated
     _assert_nothing_clipped(raster(rendered.zpl, dpi), rendered.placed, dpi)
 

@@ -86,7 +86,7 @@ def test_printer_problems_in_words(state: str) -> None:
 
 def test_swiss_money_formats() -> None:
     assert i18n.chf(Decimal("1234.5"), "de") == "CHF\xa01'234.50"
-    assert i18n.chf(Decimal("12.5"), "fr") == "12,50\xa0CHF"
+    assert i18n.chf(Decimal("12.5"), "fr") == "CHF\xa012.50"
     assert i18n.chf(Decimal("12.5"), "it") == "CHF\xa012.50"
 
 

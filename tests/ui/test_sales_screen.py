@@ -67,12 +67,12 @@ def test_whole_sale_with_paper_out_then_resume(
     local = frozen_now.astimezone(VENUE_TZ)
     if (local.weekday(), local.hour) == (6, 19):  # a Sunday evening, as the test was first written for
         assert [p.split("\n")[1].split(" ")[0] for p in seen["performances"]] == ["Aujourd'hui", "Aujourd'hui", "lun."]
-    assert ["Plein tarif", f"45,00{nbsp}CHF"] in seen["tariff_rows"]
+    assert ["Plein tarif", f"CHF{nbsp}45.00"] in seen["tariff_rows"]
     assert ["Invitation", "Gratuit"] in seen["tariff_rows"]
-    assert seen["cart_text"] == f"3 billets · total 105,00{nbsp}CHF"  # 2 full + 2 child − 1 child
-    assert seen["cash_due"] == f"À payer en espèces : 105,00{nbsp}CHF"
+    assert seen["cart_text"] == f"3 billets · total CHF{nbsp}105.00"  # 2 full + 2 child − 1 child
+    assert seen["cash_due"] == f"À payer en espèces : CHF{nbsp}105.00"
     assert seen["quick_amounts"] == ["105.00", "200"]
-    assert seen["change_text"] == f"Monnaie à rendre : 95,00{nbsp}CHF"
+    assert seen["change_text"] == f"Monnaie à rendre : CHF{nbsp}95.00"
     # the printer's problem, in words, while the labels wait; then it resumes by itself
     assert seen["printing_problem"] == "Plus de papier : chargez un nouveau rouleau d'étiquettes."
     assert "Billets imprimés : 0 sur 3" in seen["printing_texts"]

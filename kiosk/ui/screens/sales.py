@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
@@ -21,6 +21,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, Screen
 
 from kiosk.domain.catalog import Catalog
+from kiosk.domain.money import parse_cash_typed
 from kiosk.domain.receipts import SaleReceipt
 from kiosk.domain.sales import Cart, Payment, PaymentMethod, SaleError, quick_cash_amounts, round_cash, settle
 from kiosk.ui import i18n, presenters
@@ -292,10 +293,7 @@ class SalesScreen(SaleStaff, Screen):  # type: ignore[misc]  # Kivy has no type 
 
     def cash_typed(self, text: str) -> None:
         self._clear_error()  # the error was about the amount before this key
-        try:
-            self.tendered = Decimal(text) if text else None
-        except InvalidOperation:
-            self.tendered = None
+        self.tendered = parse_cash_typed(text)  # only what the keypad types: digits and one "."
         self._relabel()
 
     def confirm_cash(self) -> None:
