@@ -38,7 +38,7 @@ def test_a_pending_wipe_and_the_newest_refusal_come_from_the_store(tmp_path: Pat
         store.close()
     assert after.wipe_requested and after.dead_letters == 3 and after.last_rejection == "out_of_scope"
     assert sync_notes(after, TR.tr, "it") == [
-        "La centrale ha chiesto di cancellare questo dispositivo — confermare con kiosk-provision wipe sul dispositivo",
+        "La centrale ha chiesto di cancellare questo dispositivo — confermate con kiosk-provision wipe sul dispositivo",
         "ultimo rifiuto: il ruolo di questo dispositivo non può registrarlo (out_of_scope)",
     ]
 
