@@ -13,9 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_driver(env: dict[str, str], scenario: str, workdir: Path, *extra: str, timeout: float = 120) -> dict[str, Any]:
+def run_ui_module(
+    module: str, env: dict[str, str], args: list[str], workdir: Path, *, timeout: float = 120, check_exit: bool = True
+) -> dict[str, Any]:
+    """Run one of the UI drivers (`python -m tests.ui.<module> ARGS`) and return the result.json it wrote."""
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.ui.driver", scenario, str(workdir), *extra],
+        [sys.executable, "-m", f"tests.ui.{module}", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -25,8 +28,13 @@ def run_driver(env: dict[str, str], scenario: str, workdir: Path, *extra: str, t
     )
     result_file = workdir / "result.json"
     if not result_file.exists():
-        pytest.fail(f"driver wrote no result (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+        pytest.fail(f"{module} wrote no result (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     result: dict[str, Any] = json.loads(result_file.read_text())
     assert not result.get("error"), result["error"] + "\n" + proc.stderr[-3000:]
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    if check_exit:
+        assert proc.returncode == 0, proc.stderr[-3000:]
     return result
+
+
+def run_driver(env: dict[str, str], scenario: str, workdir: Path, *extra: str, timeout: float = 120) -> dict[str, Any]:
+    return run_ui_module("driver", env, [scenario, str(workdir), *extra], workdir, timeout=timeout)

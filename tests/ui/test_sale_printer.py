@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ from kiosk.adapters.store.engine import open_store
 from kiosk.adapters.store.print_tables import print_jobs
 from kiosk.demo import venue as dv
 from kiosk.demo.printer_emulator import PrinterEmulator
-from tests.ui.conftest import ROOT
+from tests.ui.conftest import run_ui_module
 
 pytestmark = pytest.mark.ui
 
@@ -28,21 +26,8 @@ def plain(value: Any) -> Any:
 
 
 def run_sale_driver(env: dict[str, str], scenario: str, workdir: Path, *extra: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.ui.sale_driver", scenario, str(workdir), *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=150,
-        check=False,
-    )
-    result_file = workdir / "result.json"
-    if not result_file.exists():
-        pytest.fail(f"driver wrote no result (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    result: dict[str, Any] = plain(json.loads(result_file.read_text()))
-    assert not result.get("error"), result["error"] + "\n" + proc.stderr[-3000:]
-    return result
+    result = run_ui_module("sale_driver", env, [scenario, str(workdir), *extra], workdir, timeout=150, check_exit=False)
+    return plain(result)  # type: ignore[no-any-return]
 
 
 @pytest.fixture

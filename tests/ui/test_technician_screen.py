@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.ui.conftest import ROOT
+from tests.ui.conftest import run_ui_module
 
 pytestmark = pytest.mark.ui
 
 
 def run_technician(env: dict[str, str], workdir: Path, *extra: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.ui.technician_driver", str(workdir), *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    result_file = workdir / "result.json"
-    if not result_file.exists():
-        pytest.fail(f"driver wrote no result (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(result_file.read_text())
-    assert not result.get("error"), result["error"] + "\n" + proc.stderr[-3000:]
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return result
+    return run_ui_module("technician_driver", env, [str(workdir), *extra], workdir)
 
 
 def test_a_wipe_central_asked_for_and_the_last_refusal_are_on_the_technician_screen(
